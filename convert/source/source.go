@@ -1,0 +1,218 @@
+// Package source is the common view of a checkpoint that every reader
+// (PyTorch .pth, safetensors, rwkv.cpp) produces: named tensors with a dtype,
+// a PyTorch-order shape and element strides into a storage that aliases the
+// mapped file. Nothing here copies tensor data until Bytes is called on a
+// non-contiguous tensor.
+package source
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/rwkv-tools/rwkv-tools/internal/mmap"
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+// Format names the container a checkpoint came from. Converters use it to
+// know which transforms the stored values already carry.
+type Format string
+
+const (
+	PyTorch       Format = "pth"         // torch.save zip container (torch >= 1.6)
+	PyTorchLegacy Format = "pth-legacy"  // torch.save before 1.6 (_use_new_zipfile_serialization=False)
+	Safetensors   Format = "safetensors" // Hugging Face safetensors
+	RWKVCpp       Format = "rwkv.cpp"    // rwkv.cpp .bin (values pre-transformed by its converter)
+)
+
+// Tensor is one named tensor as the checkpoint stores it.
+type Tensor struct {
+	Name  string
+	DType quant.DType
+	// Shape is in PyTorch order: the last dimension varies fastest when the
+	// tensor is contiguous. A scalar has an empty Shape.
+	Shape []int64
+	// Strides are element strides per dimension (PyTorch order); nil means
+	// C-contiguous.
+	Strides []int64
+	// Storage holds the bytes the tensor views; element (i0,i1,...) lives at
+	// byte (Offset + Σ i_d·Strides[d]) · elemsize. It aliases the mapping.
+	Storage []byte
+	// Offset is the storage offset in elements.
+	Offset int64
+	// FileOffset is where Storage[0] sits in the source file (for error
+	// messages and for releasing pages); -1 when unknown.
+	FileOffset int64
+}
+
+// NumElements returns the product of the dims (1 for a scalar).
+func (t *Tensor) NumElements() int64 {
+	n := int64(1)
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Contiguous reports whether the tensor is laid out in C order.
+func (t *Tensor) Contiguous() bool {
+	if t.Strides == nil {
+		return true
+	}
+	want := int64(1)
+	for d := len(t.Shape) - 1; d >= 0; d-- {
+		if t.Shape[d] != 1 && t.Strides[d] != want {
+			return false
+		}
+		want *= t.Shape[d]
+	}
+	return true
+}
+
+// Validate checks the shape, strides, dtype and that every addressed
+// element lies inside Storage. Readers call it before returning a tensor,
+// so a length read from a file is never trusted.
+func (t *Tensor) Validate() error {
+	if t.DType != quant.F32 && t.DType != quant.F16 && t.DType != quant.BF16 && !t.DType.Known() {
+		return fmt.Errorf("tensor %q: unsupported element type %v", t.Name, t.DType)
+	}
+	if t.Strides != nil && len(t.Strides) != len(t.Shape) {
+		return fmt.Errorf("tensor %q: %d strides for %d dims", t.Name, len(t.Strides), len(t.Shape))
+	}
+	if t.Offset < 0 {
+		return fmt.Errorf("tensor %q: negative storage offset %d", t.Name, t.Offset)
+	}
+	n := int64(1)
+	for _, d := range t.Shape {
+		if d < 0 {
+			return fmt.Errorf("tensor %q: negative dimension in shape %v", t.Name, t.Shape)
+		}
+		hi, lo := bits.Mul64(uint64(n), uint64(d))
+		if hi != 0 || lo > 1<<50 {
+			return fmt.Errorf("tensor %q: shape %v has too many elements", t.Name, t.Shape)
+		}
+		n = int64(lo)
+	}
+	if n == 0 {
+		return nil
+	}
+	if t.DType.BlockLen() > 1 {
+		// Block-quantized data (rwkv.cpp files) is always contiguous.
+		if t.Strides != nil && !t.Contiguous() || t.Offset != 0 {
+			return fmt.Errorf("tensor %q: %v data must be contiguous", t.Name, t.DType)
+		}
+		rowLen := int64(1)
+		if len(t.Shape) > 0 {
+			rowLen = t.Shape[len(t.Shape)-1]
+		}
+		rb, err := t.DType.RowBytes(rowLen)
+		if err != nil {
+			return fmt.Errorf("tensor %q: %v", t.Name, err)
+		}
+		if need := rb * (n / rowLen); need > int64(len(t.Storage)) {
+			return fmt.Errorf("tensor %q: needs %d bytes, storage has %d", t.Name, need, len(t.Storage))
+		}
+		return nil
+	}
+	// Highest element index addressed.
+	last := t.Offset
+	if t.Strides == nil {
+		last += n - 1
+	} else {
+		for d, s := range t.Strides {
+			if s < 0 {
+				return fmt.Errorf("tensor %q: negative stride %d", t.Name, s)
+			}
+			hi, lo := bits.Mul64(uint64(t.Shape[d]-1), uint64(s))
+			if hi != 0 || lo > 1<<60 {
+				return fmt.Errorf("tensor %q: stride %d overflows", t.Name, s)
+			}
+			last += int64(lo)
+			if last > 1<<60 {
+				return fmt.Errorf("tensor %q: strides address past any storage", t.Name)
+			}
+		}
+	}
+	es := int64(t.DType.BlockBytes())
+	if end := (last + 1) * es; end > int64(len(t.Storage)) {
+		return fmt.Errorf("tensor %q: offset %d + size runs past its storage (%d elements needed, storage has %d)",
+			t.Name, t.Offset, last+1, int64(len(t.Storage))/es)
+	}
+	return nil
+}
+
+// Bytes returns the tensor's elements in C order. For a contiguous tensor it
+// is a slice of the storage (no copy; do not modify it); otherwise the
+// elements are gathered into a new buffer.
+func (t *Tensor) Bytes() ([]byte, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	n := t.NumElements()
+	if t.DType.BlockLen() > 1 {
+		rowLen := int64(1)
+		if len(t.Shape) > 0 {
+			rowLen = t.Shape[len(t.Shape)-1]
+		}
+		rb, _ := t.DType.RowBytes(rowLen)
+		return t.Storage[:rb*(n/max(rowLen, 1))], nil
+	}
+	es := int64(t.DType.BlockBytes())
+	if t.Contiguous() {
+		return t.Storage[t.Offset*es : (t.Offset+n)*es], nil
+	}
+	out := make([]byte, n*es)
+	idx := make([]int64, len(t.Shape))
+	for i := int64(0); i < n; i++ {
+		src := t.Offset
+		for d, k := range idx {
+			src += k * t.Strides[d]
+		}
+		copy(out[i*es:(i+1)*es], t.Storage[src*es:(src+1)*es])
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < t.Shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return out, nil
+}
+
+// Checkpoint is an opened checkpoint file.
+type Checkpoint struct {
+	Path    string
+	Format  Format
+	Tensors []*Tensor // file order
+	// Meta holds container-level facts (safetensors __metadata__, rwkv.cpp
+	// header fields), for info output and provenance.
+	Meta    map[string]string
+	Mapping *mmap.Mapping // nil when the reader copied the data
+}
+
+// Tensor returns the tensor with the given name, or nil.
+func (c *Checkpoint) Tensor(name string) *Tensor {
+	for _, t := range c.Tensors {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Release drops the pages behind t from memory (a hint), so streaming a
+// conversion keeps resident memory near one tensor.
+func (c *Checkpoint) Release(t *Tensor) {
+	if c.Mapping == nil || t.FileOffset < 0 {
+		return
+	}
+	c.Mapping.DontNeed(t.FileOffset, int64(len(t.Storage)))
+}
+
+// Close releases the mapping. Tensors must not be used afterwards.
+func (c *Checkpoint) Close() error {
+	if c == nil || c.Mapping == nil {
+		return nil
+	}
+	return c.Mapping.Close()
+}
