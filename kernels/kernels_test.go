@@ -1,0 +1,142 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+// randomMatrix returns a matrix of dt with its exact float64 values.
+func randomMatrix(t *testing.T, rng *rand.Rand, dt quant.DType, rows, cols int) (Matrix, []float64) {
+	t.Helper()
+	n := rows * cols
+	vals := make([]float64, n)
+	buf := make([]byte, n*dt.BlockBytes())
+	for i := range vals {
+		f := float32(rng.NormFloat64())
+		switch dt {
+		case quant.F32:
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(f))
+		case quant.F16:
+			h := quant.F32ToF16(f)
+			binary.LittleEndian.PutUint16(buf[2*i:], h)
+			f = quant.F16ToF32(h)
+		case quant.BF16:
+			h := quant.F32ToBF16(f)
+			binary.LittleEndian.PutUint16(buf[2*i:], h)
+			f = quant.BF16ToF32(h)
+		}
+		vals[i] = float64(f)
+	}
+	m, err := NewMatrix(dt, rows, cols, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, vals
+}
+
+func TestKernelsAgainstFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, set := range Available() {
+		for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+			for _, shape := range [][2]int{{1, 1}, {3, 7}, {5, 8}, {17, 67}, {64, 130}} {
+				rows, cols := shape[0], shape[1]
+				m, w := randomMatrix(t, rng, dt, rows, cols)
+				const T = 3
+				x := make([]float32, T*cols)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				const guard = 4
+				dst := make([]float32, T*rows+guard)
+				for i := range dst {
+					dst[i] = 1234.5
+				}
+				for _, threads := range []int{1, 2, 3} {
+					p := NewPool(set, threads)
+					p.MatMul(dst[:T*rows], m, x, T)
+					vec := make([]float32, rows)
+					for tt := 0; tt < T; tt++ {
+						p.MatVec(vec, m, x[tt*cols:(tt+1)*cols])
+						for r := 0; r < rows; r++ {
+							var want, mag float64
+							for c := 0; c < cols; c++ {
+								want += w[r*cols+c] * float64(x[tt*cols+c])
+								mag += math.Abs(w[r*cols+c] * float64(x[tt*cols+c]))
+							}
+							got := dst[tt*rows+r]
+							if math.Abs(float64(got)-want) > 1e-5*mag+1e-6 {
+								t.Fatalf("%s %v %dx%d: [%d][%d] = %g, want %g", set.Name, dt, rows, cols, tt, r, got, want)
+							}
+							if vec[r] != got {
+								t.Fatalf("%s %v: MatVec %g != MatMul %g (must be bit-identical)", set.Name, dt, vec[r], got)
+							}
+						}
+					}
+					for i := T * rows; i < len(dst); i++ {
+						if dst[i] != 1234.5 {
+							t.Fatalf("%s: guard overwritten at %d", set.Name, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestMatrixRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+		m, w := randomMatrix(t, rng, dt, 4, 9)
+		row := make([]float32, 9)
+		m.Row(2, row)
+		for c := range row {
+			if float64(row[c]) != w[2*9+c] {
+				t.Fatalf("%v: Row mismatch", dt)
+			}
+		}
+	}
+}
+
+func TestNewMatrixRejects(t *testing.T) {
+	if _, err := NewMatrix(quant.F32, 2, 2, make([]byte, 15)); err == nil {
+		t.Error("short data accepted")
+	}
+	if _, err := NewMatrix(quant.Q4_0, 1, 32, make([]byte, 18)); err == nil {
+		t.Error("unsupported type accepted")
+	}
+	if _, err := NewMatrix(quant.F32, 0, 2, nil); err == nil {
+		t.Error("zero rows accepted")
+	}
+}
+
+func TestBest(t *testing.T) {
+	t.Setenv(KernelsEnv, "generic")
+	if s, err := Best(); err != nil || s.Name != "generic" {
+		t.Fatal(s.Name, err)
+	}
+	t.Setenv(KernelsEnv, "no-such-set")
+	if _, err := Best(); err == nil {
+		t.Fatal("unknown set accepted")
+	}
+}
+
+func BenchmarkMatVec(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+		t := &testing.T{}
+		m, _ := randomMatrix(t, rng, dt, 768, 3072)
+		x := make([]float32, 3072)
+		dst := make([]float32, 768)
+		p := NewPool(Generic, 1)
+		b.Run("type="+dt.String()+"/768x3072", func(b *testing.B) {
+			b.SetBytes(m.Bytes())
+			for b.Loop() {
+				p.MatVec(dst, m, x)
+			}
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+)
+
+// Set is one implementation of the kernels. Row-range funcs let the caller
+// split work across threads without the kernels knowing about threads.
+type Set struct {
+	Name string
+	// MatVecRows: dst[r] = W[r]·x for r in [r0, r1).
+	MatVecRows func(dst []float32, m Matrix, x []float32, r0, r1 int)
+	// MatMulRows: dst[t][r] = W[r]·x[t] for r in [r0, r1), t < T.
+	MatMulRows func(dst []float32, m Matrix, x []float32, T, r0, r1 int)
+}
+
+// Generic is the pure-Go set: always available, the reference for others.
+var Generic = Set{
+	Name:       "generic",
+	MatVecRows: genericMatVecRows,
+	MatMulRows: genericMatMulRows,
+}
+
+// Available lists the kernel sets this CPU can run, Generic first.
+func Available() []Set { return []Set{Generic} }
+
+// KernelsEnv selects a kernel set by name, for debugging and A/B runs.
+const KernelsEnv = "RWKV_KERNELS"
+
+// Best returns the fastest available set, or the one named by
+// $RWKV_KERNELS; an unknown or unavailable name is an error.
+func Best() (Set, error) {
+	avail := Available()
+	name := os.Getenv(KernelsEnv)
+	if name == "" {
+		return avail[len(avail)-1], nil
+	}
+	for _, s := range avail {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	names := make([]string, len(avail))
+	for i, s := range avail {
+		names[i] = s.Name
+	}
+	return Set{}, fmt.Errorf("%s=%q: not available on this CPU (available: %v)", KernelsEnv, name, names)
+}
+
+// Pool runs row-parallel kernels on a fixed number of goroutines. Work is
+// split into contiguous row ranges, so results do not depend on the thread
+// count.
+type Pool struct {
+	Kernels Set
+	threads int
+}
+
+// NewPool returns a pool with the given thread count (<= 0: GOMAXPROCS).
+func NewPool(k Set, threads int) *Pool {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Pool{Kernels: k, threads: threads}
+}
+
+// Threads returns the pool's thread count.
+func (p *Pool) Threads() int { return p.threads }
+
+// minRowsPerTask keeps tiny matrices on one goroutine, where the handoff
+// would cost more than the work.
+const minWorkPerTask = 1 << 16
+
+func (p *Pool) split(rows int, work int64, fn func(r0, r1 int)) {
+	n := p.threads
+	if max := int(work / minWorkPerTask); n > max {
+		n = max
+	}
+	if n <= 1 || rows < 2 {
+		fn(0, rows)
+		return
+	}
+	if n > rows {
+		n = rows
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		r0, r1 := rows*i/n, rows*(i+1)/n
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(r0, r1)
+		}()
+	}
+	wg.Wait()
+}
+
+// MatVec computes dst = W·x (dst len Rows, x len Cols).
+func (p *Pool) MatVec(dst []float32, m Matrix, x []float32) {
+	_ = dst[m.Rows-1]
+	_ = x[m.Cols-1]
+	p.split(m.Rows, int64(m.Rows)*int64(m.Cols), func(r0, r1 int) {
+		p.Kernels.MatVecRows(dst, m, x, r0, r1)
+	})
+}
+
+// MatMul computes dst[t] = W·x[t] for t < T (dst [T][Rows], x [T][Cols]).
+func (p *Pool) MatMul(dst []float32, m Matrix, x []float32, T int) {
+	if T == 1 {
+		p.MatVec(dst, m, x)
+		return
+	}
+	_ = dst[T*m.Rows-1]
+	_ = x[T*m.Cols-1]
+	p.split(m.Rows, int64(m.Rows)*int64(m.Cols)*int64(T), func(r0, r1 int) {
+		p.Kernels.MatMulRows(dst, m, x, T, r0, r1)
+	})
+}
