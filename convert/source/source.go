@@ -58,6 +58,10 @@ func (t *Tensor) Contiguous() bool {
 	if t.Strides == nil {
 		return true
 	}
+	if len(t.Strides) != len(t.Shape) {
+		// Malformed (Validate rejects it); never index past Strides.
+		return false
+	}
 	want := int64(1)
 	for d := len(t.Shape) - 1; d >= 0; d-- {
 		if t.Shape[d] != 1 && t.Strides[d] != want {
@@ -80,6 +84,12 @@ func (t *Tensor) Validate() error {
 	}
 	if t.Offset < 0 {
 		return fmt.Errorf("tensor %q: negative storage offset %d", t.Name, t.Offset)
+	}
+	// Bound the offset before any arithmetic on it: (Offset+n)·elemsize
+	// must not wrap around, or a huge offset read from a file would pass
+	// the range check below and make Bytes slice out of range.
+	if t.Offset > 1<<60 {
+		return fmt.Errorf("tensor %q: storage offset %d is past any storage", t.Name, t.Offset)
 	}
 	n := int64(1)
 	for _, d := range t.Shape {
@@ -117,6 +127,9 @@ func (t *Tensor) Validate() error {
 	last := t.Offset
 	if t.Strides == nil {
 		last += n - 1
+		if last > 1<<60 {
+			return fmt.Errorf("tensor %q: offset %d + %d elements is past any storage", t.Name, t.Offset, n)
+		}
 	} else {
 		for d, s := range t.Strides {
 			if s < 0 {
@@ -148,6 +161,11 @@ func (t *Tensor) Bytes() ([]byte, error) {
 		return nil, err
 	}
 	n := t.NumElements()
+	if n == 0 {
+		// Validate does not bound Offset for an empty tensor (PyTorch does
+		// not either), so it must not be used to slice.
+		return []byte{}, nil
+	}
 	if t.DType.BlockLen() > 1 {
 		rowLen := int64(1)
 		if len(t.Shape) > 0 {

@@ -42,6 +42,11 @@ func TestValidateRejects(t *testing.T) {
 		{"huge shape", Tensor{DType: quant.F32, Shape: []int64{1 << 40, 1 << 40}, Storage: st}},
 		{"huge stride", Tensor{DType: quant.F32, Shape: []int64{3}, Strides: []int64{1 << 62}, Storage: st}},
 		{"bad dtype", Tensor{DType: 99, Shape: []int64{1}, Storage: st}},
+		// (Offset+1)·2 wraps to a small number without the offset bound.
+		{"wrapping offset f16", Tensor{DType: quant.F16, Shape: []int64{1}, Offset: 1 << 62, Storage: st}},
+		{"wrapping offset f32", Tensor{DType: quant.F32, Shape: []int64{1}, Offset: 1<<62 - 1, Storage: st}},
+		{"wrapping offset strided", Tensor{DType: quant.F32, Shape: []int64{2}, Strides: []int64{1}, Offset: 1 << 62, Storage: st}},
+		{"contiguous end past bound", Tensor{DType: quant.F32, Shape: []int64{1 << 20}, Offset: 1 << 60, Storage: st}},
 	}
 	for _, c := range cases {
 		if err := c.t.Validate(); err == nil {
@@ -51,5 +56,21 @@ func TestValidateRejects(t *testing.T) {
 	ok := Tensor{DType: quant.F32, Shape: []int64{2, 2}, Storage: st}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid tensor rejected: %v", err)
+	}
+}
+
+func TestEmptyTensorBytes(t *testing.T) {
+	// An empty tensor may carry any storage offset; Bytes must not slice with it.
+	tr := &Tensor{Name: "e", DType: quant.F16, Shape: []int64{0, 4}, Offset: 100, Storage: make([]byte, 4)}
+	b, err := tr.Bytes()
+	if err != nil || len(b) != 0 {
+		t.Fatalf("got %v, %v; want empty, nil", b, err)
+	}
+}
+
+func TestContiguousMalformedStrides(t *testing.T) {
+	tr := &Tensor{Shape: []int64{2, 2}, Strides: []int64{1}}
+	if tr.Contiguous() {
+		t.Fatal("strides shorter than shape reported contiguous")
 	}
 }
