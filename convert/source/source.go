@@ -224,7 +224,14 @@ func (c *Checkpoint) Release(t *Tensor) {
 	if c.Mapping == nil || t.FileOffset < 0 {
 		return
 	}
-	c.Mapping.DontNeed(t.FileOffset, int64(len(t.Storage)))
+	// Only the tensor's own bytes: a storage may be shared by every tensor
+	// of the model (DeepSpeed flat buffers).
+	off, n := int64(0), int64(len(t.Storage))
+	if t.Contiguous() && t.DType.BlockLen() == 1 {
+		es := int64(t.DType.BlockBytes())
+		off, n = t.Offset*es, t.NumElements()*es
+	}
+	c.Mapping.DontNeed(t.FileOffset+off, n)
 }
 
 // Close releases the mapping. Tensors must not be used afterwards.
