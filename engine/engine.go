@@ -1,0 +1,195 @@
+// Package engine runs RWKV models from a mapped GGUF file: Config (dims
+// read from metadata), Weights (views into the mapping, never copied
+// whole) and State (flat, caller-owned, cloneable), after llama2.c.
+//
+// A Model is safe for concurrent use as long as each goroutine uses its own
+// State; scratch buffers come from a pool.
+package engine
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+// Config is what a caller needs to know about a loaded model.
+type Config struct {
+	Arch      string // general.architecture, e.g. "rwkv4"
+	Vocab     int
+	Embd      int
+	Layers    int
+	FFN       int
+	StateSize int // floats in a State
+}
+
+// Model is a loaded network.
+type Model interface {
+	Config() Config
+	// NewState returns the initial (zero-context) state.
+	NewState() *State
+	// Step feeds one token. logits is nil (skip the head) or has Vocab
+	// entries.
+	Step(st *State, token int, logits []float32) error
+	// Sequence feeds tokens in order, with batched projections; the result
+	// equals repeated Step. logits is nil (skip the head), Vocab long (the
+	// last position only) or len(tokens)·Vocab long (every position, row t
+	// after tokens[0..t]).
+	Sequence(st *State, tokens []int, logits []float32) error
+	// Kernels names the kernel set in use.
+	Kernels() string
+}
+
+// Options tune how a model runs; the zero value is sensible.
+type Options struct {
+	// Threads for row-parallel matrix products (<= 0: GOMAXPROCS). Results
+	// are identical for any thread count.
+	Threads int
+	// Kernels overrides the kernel set (zero value: kernels.Best()).
+	Kernels *kernels.Set
+}
+
+// Load builds a Model over an opened file. The file must stay open while
+// the model is used: weights alias its mapping.
+func Load(f *format.File, opts Options) (Model, error) {
+	archName, err := f.Metadata.String("general.architecture")
+	if err != nil {
+		return nil, err
+	}
+	var ks kernels.Set
+	if opts.Kernels != nil {
+		ks = *opts.Kernels
+	} else if ks, err = kernels.Best(); err != nil {
+		return nil, err
+	}
+	pool := kernels.NewPool(ks, opts.Threads)
+	switch archName {
+	case arch.RWKV4:
+		return loadRWKV4(f, pool)
+	}
+	if arch.Supported(archName) {
+		return nil, fmt.Errorf("engine: architecture %s has no engine implementation", archName)
+	}
+	return nil, fmt.Errorf("engine: architecture %q is not supported yet (supported: %s)", archName, arch.RWKV4)
+}
+
+// readDims reads the dims every architecture records.
+func readDims(md format.Metadata, archName string) (arch.Dims, error) {
+	var d arch.Dims
+	for _, k := range []struct {
+		key string
+		dst *int
+	}{
+		{arch.KeyVocabSize, &d.Vocab},
+		{arch.KeyEmbeddingLen, &d.Embd},
+		{arch.KeyBlockCount, &d.Layers},
+		{arch.KeyFeedForwardLen, &d.FFN},
+	} {
+		v, err := md.Uint(arch.Key(archName, k.key))
+		if err != nil {
+			return d, err
+		}
+		if v == 0 || v > 1<<24 {
+			return d, fmt.Errorf("%s = %d is out of range", arch.Key(archName, k.key), v)
+		}
+		*k.dst = int(v)
+	}
+	return d, nil
+}
+
+// weights resolves tensors of an architecture table against a file,
+// checking that the file holds exactly the expected tensors and shapes.
+type weights struct {
+	f     *format.File
+	table []arch.Tensor
+}
+
+func newWeights(f *format.File, archName string, d arch.Dims) (*weights, error) {
+	table, err := arch.Tensors(archName, d)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[string]arch.Tensor, len(table))
+	for _, t := range table {
+		want[t.Name] = t
+	}
+	for _, ti := range f.Tensors {
+		t, ok := want[ti.Name]
+		if !ok {
+			return nil, fmt.Errorf("engine: unexpected tensor %q in a %s file", ti.Name, archName)
+		}
+		dims := t.GGUFDims()
+		if len(dims) != len(ti.Dims) {
+			return nil, fmt.Errorf("engine: tensor %s has dims %v, want %v", ti.Name, ti.Dims, dims)
+		}
+		for i := range dims {
+			if dims[i] != ti.Dims[i] {
+				return nil, fmt.Errorf("engine: tensor %s has dims %v, want %v", ti.Name, ti.Dims, dims)
+			}
+		}
+		delete(want, ti.Name)
+	}
+	for _, t := range table {
+		if _, missing := want[t.Name]; missing {
+			return nil, fmt.Errorf("engine: required tensor %s is missing", t.Name)
+		}
+	}
+	return &weights{f: f, table: table}, nil
+}
+
+// vector returns a 1-D tensor as float32, aliasing the file when it is
+// stored as aligned F32 and converting (a small copy) otherwise.
+func (w *weights) vector(name string) ([]float32, error) {
+	ti, data, err := w.f.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	n := int(ti.NumElements())
+	switch ti.DType {
+	case quant.F32:
+		if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%4 == 0 {
+			return unsafe.Slice((*float32)(unsafe.Pointer(&data[0])), n), nil
+		}
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = leF32(data[4*i:])
+		}
+		return out, nil
+	case quant.F16, quant.BF16:
+		out := make([]float32, n)
+		for i := range out {
+			h := uint16(data[2*i]) | uint16(data[2*i+1])<<8
+			if ti.DType == quant.F16 {
+				out[i] = quant.F16ToF32(h)
+			} else {
+				out[i] = quant.BF16ToF32(h)
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("engine: vector %s has type %v; expected F32, F16 or BF16", name, ti.DType)
+}
+
+// matrix returns a 2-D tensor as a kernels.Matrix view [rows][cols].
+func (w *weights) matrix(name string) (kernels.Matrix, error) {
+	ti, data, err := w.f.Tensor(name)
+	if err != nil {
+		return kernels.Matrix{}, err
+	}
+	if len(ti.Dims) != 2 {
+		return kernels.Matrix{}, fmt.Errorf("engine: %s is not a matrix (dims %v)", name, ti.Dims)
+	}
+	m, err := kernels.NewMatrix(ti.DType, int(ti.Dims[1]), int(ti.Dims[0]), data)
+	if err != nil {
+		return m, fmt.Errorf("engine: %s: %w", name, err)
+	}
+	return m, nil
+}
+
+func leF32(b []byte) float32 {
+	u := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	return *(*float32)(unsafe.Pointer(&u))
+}

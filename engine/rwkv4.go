@@ -1,0 +1,301 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
+)
+
+// rwkv4 is the architecture of the RWKV paper (docs/ARCHITECTURES.md §4).
+type rwkv4 struct {
+	cfg  Config
+	pool *kernels.Pool
+
+	emb          kernels.Matrix // [V][C]
+	ln0w, ln0b   []float32
+	layers       []rwkv4Layer
+	lnOutW       []float32
+	lnOutB       []float32
+	head         kernels.Matrix // [V][C]
+	scratchCache sync.Pool
+}
+
+type rwkv4Layer struct {
+	ln1w, ln1b, ln2w, ln2b []float32
+	// Time mixing: μ is the weight on the current token.
+	muK, muV, muR []float32
+	decay         []float32 // w = −exp(time_decay), precomputed at conversion
+	first         []float32 // u = time_first
+	key, value    kernels.Matrix
+	receptance    kernels.Matrix
+	output        kernels.Matrix
+	// Channel mixing.
+	fmuK, fmuR  []float32
+	fkey, fval  kernels.Matrix // [F][C], [C][F]
+	freceptance kernels.Matrix
+}
+
+// State layout per layer (ChatRWKV order).
+const (
+	v4AttX = iota
+	v4AA
+	v4BB
+	v4PP
+	v4FfnX
+	v4Slots
+)
+
+// v4InitialPP is the "minus infinity" of the running max exponent; finite,
+// as in every reference, so pp − q never gives NaN.
+const v4InitialPP = -1e30
+
+func loadRWKV4(f *format.File, pool *kernels.Pool) (*rwkv4, error) {
+	d, err := readDims(f.Metadata, arch.RWKV4)
+	if err != nil {
+		return nil, err
+	}
+	w, err := newWeights(f, arch.RWKV4, d)
+	if err != nil {
+		return nil, err
+	}
+	m := &rwkv4{
+		cfg: Config{Arch: arch.RWKV4, Vocab: d.Vocab, Embd: d.Embd, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * v4Slots * d.Embd},
+		pool:   pool,
+		layers: make([]rwkv4Layer, d.Layers),
+	}
+	var firstErr error
+	vec := func(name string) []float32 {
+		v, err := w.vector(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	mat := func(name string) kernels.Matrix {
+		v, err := w.matrix(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	m.emb = mat("token_embd.weight")
+	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
+	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
+	m.head = mat("output.weight")
+	for l := range m.layers {
+		n := func(s string) string { return arch.LayerName(l, s) }
+		m.layers[l] = rwkv4Layer{
+			ln1w: vec(n("attn_norm.weight")), ln1b: vec(n("attn_norm.bias")),
+			ln2w: vec(n("attn_norm_2.weight")), ln2b: vec(n("attn_norm_2.bias")),
+			muK: vec(n("time_mix_mu_k.weight")), muV: vec(n("time_mix_mu_v.weight")), muR: vec(n("time_mix_mu_r.weight")),
+			decay: vec(n("time_mix_decay.weight")), first: vec(n("time_mix_first.weight")),
+			key: mat(n("time_mix_key.weight")), value: mat(n("time_mix_value.weight")),
+			receptance: mat(n("time_mix_receptance.weight")), output: mat(n("time_mix_output.weight")),
+			fmuK: vec(n("channel_mix_mu_k.weight")), fmuR: vec(n("channel_mix_mu_r.weight")),
+			fkey: mat(n("channel_mix_key.weight")), fval: mat(n("channel_mix_value.weight")),
+			freceptance: mat(n("channel_mix_receptance.weight")),
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return m, nil
+}
+
+func (m *rwkv4) Config() Config  { return m.cfg }
+func (m *rwkv4) Kernels() string { return m.pool.Kernels.Name }
+
+func (m *rwkv4) NewState() *State {
+	C := m.cfg.Embd
+	s := &State{Arch: arch.RWKV4, Layers: m.cfg.Layers, Embd: C, Data: make([]float32, m.cfg.StateSize)}
+	for l := 0; l < m.cfg.Layers; l++ {
+		pp := s.Data[(l*v4Slots+v4PP)*C : (l*v4Slots+v4PP+1)*C]
+		for i := range pp {
+			pp[i] = v4InitialPP
+		}
+	}
+	return s
+}
+
+func (m *rwkv4) Step(st *State, token int, logits []float32) error {
+	return m.Sequence(st, []int{token}, logits)
+}
+
+// maxChunk bounds the scratch memory of one Sequence call; longer inputs
+// are processed in chunks carrying the state, which is exact.
+const maxChunk = 64
+
+func (m *rwkv4) Sequence(st *State, tokens []int, logits []float32) error {
+	V := m.cfg.Vocab
+	if err := m.checkState(st); err != nil {
+		return err
+	}
+	T := len(tokens)
+	if T == 0 {
+		return fmt.Errorf("engine: empty token sequence")
+	}
+	all := false
+	switch len(logits) {
+	case 0:
+	case V:
+	case T * V:
+		all = true
+	default:
+		return fmt.Errorf("engine: logits buffer of %d floats; want 0, %d (last position) or %d (every position)", len(logits), V, T*V)
+	}
+	for i, t := range tokens {
+		if t < 0 || t >= V {
+			return fmt.Errorf("engine: token %d at position %d is outside the vocabulary [0, %d)", t, i, V)
+		}
+	}
+	s := m.scratch()
+	defer m.scratchCache.Put(s)
+	for t0 := 0; t0 < T; t0 += maxChunk {
+		t1 := min(t0+maxChunk, T)
+		var out []float32
+		lastOnly := false
+		switch {
+		case all:
+			out = logits[t0*V : t1*V]
+		case logits != nil && t1 == T:
+			out, lastOnly = logits, true
+		}
+		m.forward(s, st, tokens[t0:t1], out, lastOnly)
+	}
+	return nil
+}
+
+func (m *rwkv4) checkState(st *State) error {
+	if st == nil || st.Arch != arch.RWKV4 || st.Layers != m.cfg.Layers || st.Embd != m.cfg.Embd || len(st.Data) != m.cfg.StateSize {
+		return fmt.Errorf("engine: state does not belong to this %s model (L%d C%d)", m.cfg.Arch, m.cfg.Layers, m.cfg.Embd)
+	}
+	return nil
+}
+
+// scratch4 holds per-call buffers, sized for maxChunk tokens.
+type scratch4 struct {
+	x, xa, xk, xv, xr, k, v, r, y []float32 // [T][C]
+	fk                            []float32 // [T][F]
+}
+
+func (m *rwkv4) scratch() *scratch4 {
+	if s, ok := m.scratchCache.Get().(*scratch4); ok {
+		return s
+	}
+	TC, TF := maxChunk*m.cfg.Embd, maxChunk*m.cfg.FFN
+	return &scratch4{
+		x: make([]float32, TC), xa: make([]float32, TC), xk: make([]float32, TC),
+		xv: make([]float32, TC), xr: make([]float32, TC), k: make([]float32, TC),
+		v: make([]float32, TC), r: make([]float32, TC), y: make([]float32, TC),
+		fk: make([]float32, TF),
+	}
+}
+
+// forward runs T ≤ maxChunk tokens. out is nil, [T][V] (every position) or
+// [V] with lastOnly.
+func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, lastOnly bool) {
+	T, C, F := len(tokens), m.cfg.Embd, m.cfg.FFN
+	x := s.x[:T*C]
+	for t, tok := range tokens {
+		row := x[t*C : (t+1)*C]
+		m.emb.Row(tok, row)
+		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
+	}
+	for l := range m.layers {
+		L := &m.layers[l]
+		base := l * v4Slots * C
+		slot := func(i int) []float32 { return st.Data[base+i*C : base+(i+1)*C] }
+		attX, aa, bb, pp, ffnX := slot(v4AttX), slot(v4AA), slot(v4BB), slot(v4PP), slot(v4FfnX)
+
+		// Time mixing. Token shift uses the previous token's LN output.
+		xa, xk, xv, xr := s.xa[:T*C], s.xk[:T*C], s.xv[:T*C], s.xr[:T*C]
+		for t := 0; t < T; t++ {
+			layerNorm(xa[t*C:(t+1)*C], x[t*C:(t+1)*C], L.ln1w, L.ln1b, arch.LayerNormEps)
+		}
+		for t := 0; t < T; t++ {
+			cur := xa[t*C : (t+1)*C]
+			prev := attX
+			if t > 0 {
+				prev = xa[(t-1)*C : t*C]
+			}
+			for c := 0; c < C; c++ {
+				xk[t*C+c] = cur[c]*L.muK[c] + prev[c]*(1-L.muK[c])
+				xv[t*C+c] = cur[c]*L.muV[c] + prev[c]*(1-L.muV[c])
+				xr[t*C+c] = cur[c]*L.muR[c] + prev[c]*(1-L.muR[c])
+			}
+		}
+		copy(attX, xa[(T-1)*C:T*C])
+		k, v, r, y := s.k[:T*C], s.v[:T*C], s.r[:T*C], s.y[:T*C]
+		m.pool.MatMul(k, L.key, xk, T)
+		m.pool.MatMul(v, L.value, xv, T)
+		m.pool.MatMul(r, L.receptance, xr, T)
+		// WKV: the numerically stable recurrence of §4.2, sequential in t.
+		for t := 0; t < T; t++ {
+			for c := 0; c < C; c++ {
+				kk, vv := k[t*C+c], v[t*C+c]
+				ww := L.first[c] + kk
+				q := max(pp[c], ww)
+				e1, e2 := exp32(pp[c]-q), exp32(ww-q)
+				wkv := (e1*aa[c] + e2*vv) / (e1*bb[c] + e2)
+				ww = pp[c] + L.decay[c]
+				q = max(ww, kk)
+				e1, e2 = exp32(ww-q), exp32(kk-q)
+				aa[c] = e1*aa[c] + e2*vv
+				bb[c] = e1*bb[c] + e2
+				pp[c] = q
+				y[t*C+c] = sigmoid(r[t*C+c]) * wkv
+			}
+		}
+		m.pool.MatMul(k, L.output, y, T) // reuse k as the output buffer
+		for i := range x {
+			x[i] += k[i]
+		}
+
+		// Channel mixing.
+		xf := xa // LN(x; ln2), reusing the buffer
+		for t := 0; t < T; t++ {
+			layerNorm(xf[t*C:(t+1)*C], x[t*C:(t+1)*C], L.ln2w, L.ln2b, arch.LayerNormEps)
+		}
+		for t := 0; t < T; t++ {
+			cur := xf[t*C : (t+1)*C]
+			prev := ffnX
+			if t > 0 {
+				prev = xf[(t-1)*C : t*C]
+			}
+			for c := 0; c < C; c++ {
+				xk[t*C+c] = cur[c]*L.fmuK[c] + prev[c]*(1-L.fmuK[c])
+				xr[t*C+c] = cur[c]*L.fmuR[c] + prev[c]*(1-L.fmuR[c])
+			}
+		}
+		copy(ffnX, xf[(T-1)*C:T*C])
+		fk := s.fk[:T*F]
+		m.pool.MatMul(fk, L.fkey, xk, T)
+		for i, z := range fk {
+			z = max(z, 0)
+			fk[i] = z * z // relu²
+		}
+		m.pool.MatMul(v, L.fval, fk, T)
+		m.pool.MatMul(r, L.freceptance, xr, T)
+		for i := range x {
+			x[i] += sigmoid(r[i]) * v[i]
+		}
+	}
+	if out == nil {
+		return
+	}
+	// Head: only the rows whose logits were asked for.
+	t0 := 0
+	if lastOnly {
+		t0 = T - 1
+	}
+	n := T - t0
+	xo := s.xa[:n*C]
+	for t := t0; t < T; t++ {
+		layerNorm(xo[(t-t0)*C:(t-t0+1)*C], x[t*C:(t+1)*C], m.lnOutW, m.lnOutB, arch.LayerNormEps)
+	}
+	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
+}
