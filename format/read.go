@@ -183,29 +183,72 @@ func (d *decoder) u64(what string) (uint64, error) {
 	return binary.LittleEndian.Uint64(d.b[d.off-8:]), nil
 }
 
-// str reads a gguf string (u64 length + bytes). The length is checked
-// against limit first, then against the bytes left, before anything is
-// allocated. The result is a copy: metadata must outlive the mapping.
+// str reads a gguf string (u64 length + bytes). The result is a copy:
+// metadata must outlive the mapping.
 func (d *decoder) str(what string, limit int) (string, error) {
-	start := d.off
-	n, err := d.u64(what + " length")
+	n, err := d.skipStr(what, limit)
 	if err != nil {
 		return "", err
 	}
+	return string(d.b[d.off-n : d.off]), nil
+}
+
+// skipStr checks and skips a gguf string, returning its length. The length
+// is checked against limit first, then against the bytes left, so nothing
+// is ever sized from an unchecked length.
+func (d *decoder) skipStr(what string, limit int) (int, error) {
+	start := d.off
+	if d.remaining() < 8 {
+		// Not d.u64(what + " length"): that concatenation would cost an
+		// allocation per string of a 65536-token vocabulary.
+		return 0, d.fail(d.off, "unexpected end of file reading %s length", what)
+	}
+	n := binary.LittleEndian.Uint64(d.b[d.off:])
+	d.off += 8
 	if n > uint64(limit) {
-		return "", d.fail(start, "%s length %d exceeds the limit of %d", what, n, limit)
+		return 0, d.fail(start, "%s length %d exceeds the limit of %d", what, n, limit)
 	}
 	if n > uint64(d.remaining()) {
-		return "", d.fail(start, "%s length %d exceeds the %d bytes left in the file", what, n, d.remaining())
+		return 0, d.fail(start, "%s length %d exceeds the %d bytes left in the file", what, n, d.remaining())
 	}
-	s := string(d.b[d.off : d.off+int(n)])
 	d.off += int(n)
-	return s, nil
+	return int(n), nil
 }
+
+// strings reads a string array with two allocations instead of one per
+// element: the elements are substrings of a single copy of the array's
+// bytes. A first pass checks every length, so the slice allocation is
+// backed by bytes actually present (8 at least per element).
+func (d *decoder) strings(count int) ([]string, error) {
+	start := d.off
+	for range count {
+		if _, err := d.skipStr("string", MaxStringLen); err != nil {
+			return nil, err
+		}
+	}
+	blob := string(d.b[start:d.off])
+	ss := make([]string, count)
+	p := 0
+	for i := range ss {
+		n := int(binary.LittleEndian.Uint64(d.b[start+p:]))
+		ss[i] = blob[p+8 : p+8+n]
+		p += 8 + n
+	}
+	return ss, nil
+}
+
+// valueWhat names each value type in truncation errors, precomputed so
+// that reading a value allocates nothing but the value.
+var valueWhat = func() (w [TypeFloat64 + 1]string) {
+	for t := range w {
+		w[t] = ValueType(t).String() + " value"
+	}
+	return w
+}()
 
 // scalar reads one value of a non-array type t.
 func (d *decoder) scalar(t ValueType) (any, error) {
-	what := t.String() + " value"
+	what := valueWhat[t]
 	switch t {
 	case TypeUint8:
 		return d.u8(what)
@@ -310,18 +353,14 @@ func (d *decoder) value(t ValueType, depth int) (Value, error) {
 		}
 		v = bs
 	case TypeString:
-		// Variable-size elements: grow as they are read instead of
-		// trusting n for the allocation.
-		ss := make([]string, 0, min(count, 1024))
-		for range count {
-			s, err := d.str("string", MaxStringLen)
-			if err != nil {
-				return Value{}, err
-			}
-			ss = append(ss, s)
+		ss, err := d.strings(count)
+		if err != nil {
+			return Value{}, err
 		}
 		v = ss
 	case TypeArray:
+		// Variable-size elements: grow as they are read instead of
+		// trusting n for the allocation.
 		vs := make([]Value, 0, min(count, 1024))
 		for range count {
 			inner, err := d.value(TypeArray, depth+1)
