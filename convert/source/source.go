@@ -144,6 +144,14 @@ func (t *Tensor) Validate() error {
 				return fmt.Errorf("tensor %q: strides address past any storage", t.Name)
 			}
 		}
+		// A view with more elements than the storage span it covers
+		// repeats elements (stride 0, as torch's expand makes). Refused:
+		// Bytes would allocate n elements, which a file could set to 2^50
+		// over a one-element storage. Real weights are never such views.
+		if span := last - t.Offset + 1; n > span {
+			return fmt.Errorf("tensor %q: shape %v with strides %v repeats storage elements (%d elements over a span of %d); expanded views are not supported",
+				t.Name, t.Shape, t.Strides, n, span)
+		}
 	}
 	es := int64(t.DType.BlockBytes())
 	if end := (last + 1) * es; end > int64(len(t.Storage)) {

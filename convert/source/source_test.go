@@ -46,6 +46,9 @@ func TestValidateRejects(t *testing.T) {
 		{"wrapping offset f16", Tensor{DType: quant.F16, Shape: []int64{1}, Offset: 1 << 62, Storage: st}},
 		{"wrapping offset f32", Tensor{DType: quant.F32, Shape: []int64{1}, Offset: 1<<62 - 1, Storage: st}},
 		{"wrapping offset strided", Tensor{DType: quant.F32, Shape: []int64{2}, Strides: []int64{1}, Offset: 1 << 62, Storage: st}},
+		// Bytes would allocate 2^40 elements from a 16-byte storage.
+		{"expanded view", Tensor{DType: quant.F32, Shape: []int64{1 << 40}, Strides: []int64{0}, Storage: st}},
+		{"repeating view", Tensor{DType: quant.F32, Shape: []int64{2, 3}, Strides: []int64{1, 1}, Storage: st}},
 		{"contiguous end past bound", Tensor{DType: quant.F32, Shape: []int64{1 << 20}, Offset: 1 << 60, Storage: st}},
 	}
 	for _, c := range cases {
@@ -53,9 +56,16 @@ func TestValidateRejects(t *testing.T) {
 			t.Errorf("%s: accepted", c.reason)
 		}
 	}
-	ok := Tensor{DType: quant.F32, Shape: []int64{2, 2}, Storage: st}
-	if err := ok.Validate(); err != nil {
-		t.Errorf("valid tensor rejected: %v", err)
+	for _, ok := range []Tensor{
+		{DType: quant.F32, Shape: []int64{2, 2}, Storage: st},
+		{DType: quant.F32, Shape: []int64{2, 2}, Strides: []int64{1, 2}, Storage: st},
+		// Overlap that does not blow up the size is fine.
+		{DType: quant.F16, Shape: []int64{2, 2}, Strides: []int64{4, 0}, Storage: st},
+		{DType: quant.F32, Shape: []int64{1, 4}, Strides: []int64{0, 1}, Storage: st},
+	} {
+		if err := ok.Validate(); err != nil {
+			t.Errorf("valid tensor rejected: %v", err)
+		}
 	}
 }
 
