@@ -81,9 +81,10 @@ func newBPE(cfg bpeConfig) (*BPE, error) {
 		size = max(size, id+1)
 	}
 	// Ids need not be dense, but a file whose largest id is far beyond its
-	// entry count is more likely corrupt than sparse.
-	if limit := len(cfg.vocab) + len(cfg.added) + len(cfg.unusedText); size > limit {
-		return nil, fmt.Errorf("%s: largest id %d exceeds the number of vocabulary entries and added tokens (%d)", src, size-1, limit)
+	// entry count is more likely corrupt than sparse, and would make us
+	// allocate for nothing.
+	if entries := len(cfg.vocab) + len(cfg.added) + len(cfg.unusedText); size > 2*entries+1024 {
+		return nil, fmt.Errorf("%s: largest id %d is far beyond the number of vocabulary entries and added tokens (%d)", src, size-1, entries)
 	}
 
 	t := &BPE{
