@@ -1,0 +1,288 @@
+// Package convert turns a checkpoint (.pth, .safetensors, rwkv.cpp .bin)
+// into the native GGUF file: detect the architecture from the keys, read
+// the dims from the shapes, map every tensor through the arch table, apply
+// the documented transforms and the dtype policy, and stream the result
+// tensor by tensor (docs/FORMAT.md).
+package convert
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
+	"github.com/rwkv-tools/rwkv-tools/convert/source"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/internal/buildinfo"
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+// Options configure a conversion; the zero value converts with --dtype source.
+type Options struct {
+	DType DTypeChoice
+	// Progress, if set, is called before each tensor is written.
+	Progress func(done, total int, name string)
+}
+
+// TensorReport says what happened to one tensor.
+type TensorReport struct {
+	Name    string // GGUF name
+	Source  string // checkpoint key
+	From    quant.DType
+	To      quant.DType
+	Shape   []int64 // PyTorch order
+	Bytes   uint64
+	Derived string // transform applied, if any
+}
+
+// Report summarises a conversion.
+type Report struct {
+	Input     string
+	Output    string
+	Format    source.Format
+	Detection Detection
+	SHA256    string
+	Tensors   []TensorReport
+	Warnings  []string
+	OutBytes  int64
+}
+
+// Key names of the provenance metadata rwkv-tools writes.
+const (
+	KeyToolVersion    = "rwkvtools.version"
+	KeySourceFile     = "rwkvtools.source.file"
+	KeySourceSHA256   = "rwkvtools.source.sha256"
+	KeySourceFormat   = "rwkvtools.source.format"
+	KeySourceVariant  = "rwkvtools.source.variant"
+	KeyTransforms     = "rwkvtools.transforms"
+	KeyTokenizerGuess = "rwkvtools.tokenizer.family"
+)
+
+// Convert reads the checkpoint at in and writes the GGUF file at out
+// atomically. On error no file appears at out.
+func Convert(ctx context.Context, in, out string, opts Options) (*Report, error) {
+	if opts.DType == "" {
+		opts.DType = DTypeSource
+	}
+	if _, err := ParseDType(string(opts.DType)); err != nil {
+		return nil, err
+	}
+	if sameFile(in, out) {
+		return nil, fmt.Errorf("output %s is the input file", out)
+	}
+	ck, err := ckpt.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	det, err := Detect(ck)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := fileSHA256(in)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Input: in, Output: out, Format: ck.Format, Detection: det, SHA256: sum}
+	plan, err := planTensors(ck, det, opts.DType, rep)
+	if err != nil {
+		return nil, err
+	}
+	md := metadata(det, ck, filepath.Base(in), sum, plan)
+	writes := make([]format.WriteTensor, len(plan))
+	for i, p := range plan {
+		writes[i] = format.WriteTensor{
+			TensorInfo: format.TensorInfo{Name: p.spec.Name, DType: p.to, Dims: p.spec.GGUFDims()},
+			Write: func(w io.Writer) error {
+				if opts.Progress != nil {
+					opts.Progress(i, len(plan), p.spec.Name)
+				}
+				data, err := p.src.Bytes()
+				if err != nil {
+					return fmt.Errorf("%s: %w", in, err)
+				}
+				st, err := encodeTensor(w, p.spec.Name, data, p.src.DType, p.to, p.transform)
+				if err != nil {
+					return fmt.Errorf("%s: %w", in, err)
+				}
+				if st.flushed > 0 {
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d nonzero values are below the smallest %v value and were stored as zero", p.spec.Name, st.flushed, p.to))
+				}
+				ck.Release(p.src)
+				return nil
+			},
+		}
+		size, err := writes[i].TensorInfo.Size()
+		if err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", p.spec.Name, err)
+		}
+		rep.Tensors = append(rep.Tensors, TensorReport{Name: p.spec.Name, Source: p.src.Name, From: p.src.DType, To: p.to,
+			Shape: p.spec.Shape, Bytes: size, Derived: p.derived})
+	}
+	if err := format.WriteFile(ctx, out, md, writes); err != nil {
+		return nil, err
+	}
+	if opts.Progress != nil {
+		opts.Progress(len(plan), len(plan), "")
+	}
+	if st, err := os.Stat(out); err == nil {
+		rep.OutBytes = st.Size()
+	}
+	return rep, nil
+}
+
+// plannedTensor is one output tensor with its source and conversion.
+type plannedTensor struct {
+	spec      arch.Tensor
+	src       *source.Tensor
+	to        quant.DType
+	transform func(float32) float32
+	derived   string
+}
+
+// planTensors matches every checkpoint tensor to the arch table: unknown
+// keys, missing tensors and contradicting shapes are errors.
+func planTensors(ck *source.Checkpoint, det Detection, choice DTypeChoice, rep *Report) ([]plannedTensor, error) {
+	table, err := arch.Tensors(det.Arch, det.Dims)
+	if err != nil {
+		return nil, err
+	}
+	bySource := make(map[string]arch.Tensor, len(table))
+	for _, t := range table {
+		bySource[t.Source] = t
+	}
+	used := map[string]bool{}
+	for _, t := range ck.Tensors {
+		if _, ok := bySource[t.Name]; !ok {
+			return nil, fmt.Errorf("%s: unexpected tensor %q (shape %v) for %s L%d; not part of the released architecture",
+				ck.Path, t.Name, t.Shape, det.Variant, det.Dims.Layers)
+		}
+		if used[t.Name] {
+			return nil, fmt.Errorf("%s: tensor %q appears twice", ck.Path, t.Name)
+		}
+		used[t.Name] = true
+	}
+	var plan []plannedTensor
+	for _, spec := range table {
+		src := ck.Tensor(spec.Source)
+		if src == nil {
+			return nil, fmt.Errorf("%s: required tensor %s is missing (%s with %d layers)", ck.Path, spec.Source, det.Variant, det.Dims.Layers)
+		}
+		if !shapeMatches(src.Shape, spec.Shape, spec.Role) {
+			return nil, fmt.Errorf("%s: tensor %s has shape %v, but the other tensors imply %v (vocab %d, n_embd %d, ffn %d)",
+				ck.Path, src.Name, src.Shape, spec.Shape, det.Dims.Vocab, det.Dims.Embd, det.Dims.FFN)
+		}
+		if src.DType.BlockLen() > 1 {
+			return nil, fmt.Errorf("%s: tensor %s is %v-quantized; reading quantized rwkv.cpp files is not supported yet, use its FP32 or FP16 file", ck.Path, src.Name, src.DType)
+		}
+		to, err := storageType(spec.Role, choice, src.DType)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", src.Name, err)
+		}
+		p := plannedTensor{spec: spec, src: src, to: to}
+		p.transform, p.derived = transformFor(det.Arch, ck.Format, spec)
+		plan = append(plan, p)
+	}
+	return plan, nil
+}
+
+func shapeMatches(got, want []int64, role arch.Role) bool {
+	if role == arch.Vector {
+		return slices.Equal(squeeze(got), squeeze(want))
+	}
+	return slices.Equal(got, want)
+}
+
+// transformFor returns the value transform applied at conversion, with its
+// description for the report and docs/FORMAT.md.
+func transformFor(archName string, f source.Format, spec arch.Tensor) (func(float32) float32, string) {
+	if archName == arch.RWKV4 && strings.HasSuffix(spec.Name, ".time_mix_decay.weight") {
+		if f == source.RWKVCpp {
+			return nil, "" // rwkv.cpp's converter already stored −exp(time_decay)
+		}
+		return negExp, "-exp(time_decay)"
+	}
+	return nil, ""
+}
+
+// negExp is RWKV-4's decay: w = −exp(time_decay), computed in float64 and
+// rounded once to float32.
+func negExp(x float32) float32 { return float32(-math.Exp(float64(x))) }
+
+func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []plannedTensor) format.Metadata {
+	a := det.Arch
+	main := quant.F32
+	for _, p := range plan {
+		if p.spec.Role == arch.Projection {
+			main = p.to
+			break
+		}
+	}
+	md := format.Metadata{
+		"general.architecture":              format.String(a),
+		"general.name":                      format.String(strings.TrimSuffix(name, filepath.Ext(name))),
+		"general.file_type":                 format.Uint32(fileType(main)),
+		arch.Key(a, arch.KeyVocabSize):      format.Uint32(uint32(det.Dims.Vocab)),
+		arch.Key(a, arch.KeyEmbeddingLen):   format.Uint32(uint32(det.Dims.Embd)),
+		arch.Key(a, arch.KeyBlockCount):     format.Uint32(uint32(det.Dims.Layers)),
+		arch.Key(a, arch.KeyFeedForwardLen): format.Uint32(uint32(det.Dims.FFN)),
+		arch.Key(a, arch.KeyLayerNormEps):   format.Float32(arch.LayerNormEps),
+		KeyToolVersion:                      format.String(buildinfo.Version),
+		KeySourceFile:                       format.String(name),
+		KeySourceSHA256:                     format.String(sum),
+		KeySourceFormat:                     format.String(string(ck.Format)),
+		KeySourceVariant:                    format.String(det.Variant),
+	}
+	var transforms []string
+	for _, p := range plan {
+		if p.derived != "" {
+			transforms = append(transforms, p.spec.Name+" = "+p.derived)
+		}
+	}
+	if len(transforms) > 0 {
+		md[KeyTransforms] = format.Strings(transforms)
+	}
+	if fam := TokenizerFamily(det.Dims.Vocab); fam != "" {
+		md[KeyTokenizerGuess] = format.String(fam)
+	}
+	return md
+}
+
+// TokenizerFamily guesses the tokenizer from the vocabulary size: the only
+// two vocabularies released RWKV models use.
+func TokenizerFamily(vocab int) string {
+	switch vocab {
+	case 50277, 50304:
+		return "gpt-neox-20b"
+	case 65536:
+		return "rwkv-world"
+	}
+	return ""
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}

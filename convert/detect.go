@@ -1,0 +1,114 @@
+package convert
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/convert/source"
+)
+
+// Detection is what the keys of a checkpoint say it is.
+type Detection struct {
+	Arch    string // arch.RWKV4 … arch.RWKV7
+	Variant string // human-readable, e.g. "RWKV-5.2 (Eagle)"
+	Dims    arch.Dims
+}
+
+// Detect identifies the architecture from tensor names alone (docs/
+// ARCHITECTURES.md §3) and reads the dims from shapes. Research variants and
+// foreign layouts are refused with a message saying what they are.
+func Detect(ck *source.Checkpoint) (Detection, error) {
+	has := func(k string) bool { return ck.Tensor(k) != nil }
+	var det Detection
+	for _, t := range ck.Tensors {
+		switch {
+		case t.Name == "_strategy" || t.Name == "_version" || t.Name == "_rescale_layer":
+			return det, fmt.Errorf("%s: this is a ChatRWKV-converted file (key %q), not a raw checkpoint; convert the original .pth instead", ck.Path, t.Name)
+		case strings.HasPrefix(t.Name, "rwkv.") || strings.HasPrefix(t.Name, "model.layers.") || strings.HasPrefix(t.Name, "gpt_neox."):
+			return det, fmt.Errorf("%s: tensor %q uses Hugging Face transformers naming, which is not supported; use the original BlinkDL checkpoint", ck.Path, t.Name)
+		}
+	}
+	switch {
+	case has("blocks.0.att.r_k") || has("blocks.0.att.k_k") || has("blocks.0.att.x_r") || has("blocks.0.att.x_rwkvag"):
+		det.Arch, det.Variant = arch.RWKV7, "RWKV-7 (Goose)"
+	case has("blocks.0.att.time_maa_x"):
+		det.Arch, det.Variant = arch.RWKV6, "RWKV-6 (Finch)"
+	case has("blocks.0.att.ln_x.weight"):
+		det.Arch = arch.RWKV5
+		switch dec := ck.Tensor("blocks.0.att.time_decay"); {
+		case !has("blocks.0.att.gate.weight"):
+			det.Variant = "RWKV-5.0 (preview)"
+		case dec != nil && len(squeeze(dec.Shape)) >= 2:
+			det.Variant = "RWKV-5.2 (Eagle)"
+		default:
+			det.Variant = "RWKV-5.1 (preview)"
+		}
+	case has("blocks.0.att.time_first") && has("blocks.0.att.time_decay") && has("blocks.0.att.time_mix_k"):
+		det.Arch, det.Variant = arch.RWKV4, "RWKV-4"
+		for _, t := range ck.Tensors {
+			for _, research := range []string{"ffnPre", "head_q", "head_k", "pos_emb", "tiny_", ".qq.", ".kk.", ".vv.", ".oo."} {
+				if strings.Contains(t.Name, research) {
+					return det, fmt.Errorf("%s: tensor %q belongs to an RWKV-4 research variant (%s) that no released model uses; not supported", ck.Path, t.Name, strings.Trim(research, "._"))
+				}
+			}
+		}
+	default:
+		return det, fmt.Errorf("%s: not an RWKV checkpoint: none of the keys that identify RWKV-4/5/6/7 (e.g. blocks.0.att.time_decay, blocks.0.att.ln_x.weight, blocks.0.att.time_maa_x, blocks.0.att.r_k) is present", ck.Path)
+	}
+	if !arch.Supported(det.Arch) {
+		return det, fmt.Errorf("%s: detected %s; converting it is not yet supported by rwkv-tools (RWKV-4 is)", ck.Path, det.Variant)
+	}
+	d, err := dimsFromShapes(ck)
+	if err != nil {
+		return det, err
+	}
+	det.Dims = d
+	return det, nil
+}
+
+// dimsFromShapes derives V, C, L and F from the tensors (never hard-coded).
+func dimsFromShapes(ck *source.Checkpoint) (arch.Dims, error) {
+	var d arch.Dims
+	emb := ck.Tensor("emb.weight")
+	if emb == nil {
+		return d, fmt.Errorf("%s: required tensor emb.weight is missing", ck.Path)
+	}
+	if len(emb.Shape) != 2 {
+		return d, fmt.Errorf("%s: emb.weight has shape %v, want (vocab, n_embd)", ck.Path, emb.Shape)
+	}
+	d.Vocab, d.Embd = int(emb.Shape[0]), int(emb.Shape[1])
+	layers := -1
+	for _, t := range ck.Tensors {
+		if n, ok := arch.IsLayerKey(t.Name); ok {
+			layers = max(layers, n)
+		}
+	}
+	d.Layers = layers + 1
+	if d.Layers == 0 {
+		return d, fmt.Errorf("%s: no blocks.N.* tensors", ck.Path)
+	}
+	fk := ck.Tensor("blocks.0.ffn.key.weight")
+	if fk == nil {
+		return d, fmt.Errorf("%s: required tensor blocks.0.ffn.key.weight is missing", ck.Path)
+	}
+	if len(fk.Shape) != 2 {
+		return d, fmt.Errorf("%s: blocks.0.ffn.key.weight has shape %v, want (ffn, n_embd)", ck.Path, fk.Shape)
+	}
+	d.FFN = int(fk.Shape[0])
+	if d.Vocab <= 0 || d.Embd <= 0 || d.FFN <= 0 || d.Vocab > 1<<24 || d.Embd > 1<<20 || d.FFN > 1<<22 || d.Layers > 4096 {
+		return d, fmt.Errorf("%s: implausible dims %+v", ck.Path, d)
+	}
+	return d, nil
+}
+
+// squeeze drops size-1 dims, as every reference does to the (1,1,C) vectors.
+func squeeze(shape []int64) []int64 {
+	out := make([]int64, 0, len(shape))
+	for _, s := range shape {
+		if s != 1 {
+			out = append(out, s)
+		}
+	}
+	return out
+}

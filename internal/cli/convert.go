@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rwkv-tools/rwkv-tools/convert"
+)
+
+type convertOptions struct {
+	IO     *IO
+	Input  string
+	Output string
+	DType  string
+	Quiet  bool
+}
+
+func newConvertCmd(io *IO, runF func(*convertOptions) error) *cobra.Command {
+	opts := &convertOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "convert MODEL -o OUT.gguf",
+		Short: "Convert a .pth, .safetensors or rwkv.cpp checkpoint to a GGUF model file",
+		Long: `Convert reads a PyTorch .pth checkpoint (as BlinkDL publishes them: zip,
+bf16, possibly one shared storage), a .safetensors file or an rwkv.cpp .bin
+file, and writes one memory-mappable GGUF v3 file (docs/FORMAT.md).
+
+Vectors (norms, mixes, decays) are always stored as f32. --dtype chooses the
+type of the matrices: f32, f16, bf16, or source (keep the checkpoint's type).
+The output is written to a temporary file and renamed at the end, so an
+interrupted or failed run leaves nothing behind.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Input = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runConvert(cmd, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output GGUF file (default: MODEL with a .gguf extension)")
+	cmd.Flags().StringVar(&opts.DType, "dtype", "source", "matrix type: f32, f16, bf16 or source")
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
+	return cmd
+}
+
+func runConvert(cmd *cobra.Command, opts *convertOptions) error {
+	dt, err := convert.ParseDType(opts.DType)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "" {
+		opts.Output = strings.TrimSuffix(opts.Input, filepath.Ext(opts.Input)) + ".gguf"
+	}
+	start := time.Now()
+	rep, err := convert.Convert(cmd.Context(), opts.Input, opts.Output, convert.Options{DType: dt})
+	if err != nil {
+		return err
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(opts.IO.ErrOut, "warning:", w)
+	}
+	if opts.Quiet {
+		return nil
+	}
+	d := rep.Detection.Dims
+	fmt.Fprintf(opts.IO.Out, "%s (%s, %s): vocab %d, n_embd %d, %d layers, ffn %d\n",
+		opts.Input, rep.Format, rep.Detection.Variant, d.Vocab, d.Embd, d.Layers, d.FFN)
+	counts := map[string]int{}
+	for _, t := range rep.Tensors {
+		counts[t.From.String()+"→"+t.To.String()]++
+	}
+	fmt.Fprintf(opts.IO.Out, "wrote %s: %d tensors %v, %s in %.2fs\n",
+		opts.Output, len(rep.Tensors), counts, humanBytes(rep.OutBytes), time.Since(start).Seconds())
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
