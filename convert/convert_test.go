@@ -1,0 +1,415 @@
+package convert
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+func fixture(name string) string { return testutil.Testdata("pth", name) }
+
+// convertTo converts in into a fresh temp dir and returns the output path.
+func convertTo(t *testing.T, in string, dt DTypeChoice) (string, *Report) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out.gguf")
+	rep, err := Convert(context.Background(), in, out, Options{DType: dt})
+	if err != nil {
+		t.Fatalf("convert %s: %v", filepath.Base(in), err)
+	}
+	return out, rep
+}
+
+// provenanceKeys differ between inputs by design (file name, hash, format).
+var provenanceKeys = []string{"general.name", KeySourceFile, KeySourceSHA256, KeySourceFormat}
+
+// modelContent returns the file with the provenance keys blanked, so files
+// converted from different containers can be compared byte for byte:
+// it re-parses and re-serialises metadata deterministically.
+func modelContent(t *testing.T, path string) (format.Metadata, map[string][]byte) {
+	t.Helper()
+	f, err := format.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	md := format.Metadata{}
+	for k, v := range f.Metadata {
+		if !slices.Contains(provenanceKeys, k) {
+			md[k] = v
+		}
+	}
+	data := map[string][]byte{}
+	for _, ti := range f.Tensors {
+		_, b, err := f.Tensor(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[ti.Name] = append([]byte(nil), b...)
+	}
+	return md, data
+}
+
+// TestContainersConvertIdentically: every container and layout of the same
+// bf16 weights (plain, one shared storage, strided views, nn.Parameter,
+// state_dict wrapper, legacy format, safetensors) gives the same model.
+func TestContainersConvertIdentically(t *testing.T) {
+	same := []string{
+		"rwkv4-bf16.pth", "rwkv4-bf16-flat.pth", "rwkv4-bf16-strided.pth", "rwkv4-bf16-module.pth",
+		"rwkv4-bf16-wrapped.pth", "rwkv4-bf16-legacy.pth", "rwkv4-bf16.safetensors",
+		"rwkv4-fp32.pth", // holds the bf16 values exactly
+	}
+	for _, dt := range []DTypeChoice{DTypeF32, DTypeBF16, DTypeF16} {
+		refPath, _ := convertTo(t, fixture(same[0]), dt)
+		refMD, refData := modelContent(t, refPath)
+		for _, name := range same[1:] {
+			out, rep := convertTo(t, fixture(name), dt)
+			md, data := modelContent(t, out)
+			if len(md) != len(refMD) {
+				t.Errorf("%s --dtype %s: %d metadata keys, want %d", name, dt, len(md), len(refMD))
+			}
+			for k, v := range refMD {
+				if md[k].Format() != v.Format() {
+					t.Errorf("%s --dtype %s: metadata %s = %s, want %s", name, dt, k, md[k].Format(), v.Format())
+				}
+			}
+			for k, v := range refData {
+				if !bytes.Equal(data[k], v) {
+					t.Errorf("%s --dtype %s: tensor %s differs", name, dt, k)
+				}
+			}
+			if rep.Detection.Dims.Layers != 2 || rep.Detection.Dims.Embd != 16 {
+				t.Errorf("%s: dims %+v", name, rep.Detection.Dims)
+			}
+		}
+	}
+}
+
+// TestF16SourceMatchesTorch: an fp16 checkpoint converted with --dtype
+// source keeps torch's f16 bits, equal to what our bf16 → f16 gives.
+func TestF16SourceMatchesTorch(t *testing.T) {
+	fromF16, _ := convertTo(t, fixture("rwkv4-fp16.pth"), DTypeSource)
+	fromBF16, _ := convertTo(t, fixture("rwkv4-bf16.pth"), DTypeF16)
+	_, a := modelContent(t, fromF16)
+	_, b := modelContent(t, fromBF16)
+	for name, want := range b {
+		got := a[name]
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d bytes vs %d", name, len(got), len(want))
+		}
+		if !bytes.Equal(got, want) && !strings.Contains(name, "decay") {
+			// Vectors are F32 in both: from f16 they are exact f16 values,
+			// from bf16 the exact bf16 values; they may differ only where f16
+			// rounded (tiny values).
+			for i := 0; i+4 <= len(got); i += 4 {
+				x := math.Float32frombits(binary.LittleEndian.Uint32(got[i:]))
+				y := math.Float32frombits(binary.LittleEndian.Uint32(want[i:]))
+				if quant.F32ToF16(y) != quant.F32ToF16(x) {
+					t.Fatalf("%s: element %d: %g vs %g", name, i/4, x, y)
+				}
+			}
+		}
+	}
+}
+
+func TestDeterministicOutput(t *testing.T) {
+	for _, name := range []string{"rwkv4-bf16-flat.pth", "rwkv4-bf16-legacy.pth"} {
+		a, _ := convertTo(t, fixture(name), DTypeF16)
+		b, _ := convertTo(t, fixture(name), DTypeF16)
+		ab, _ := os.ReadFile(a)
+		bb, _ := os.ReadFile(b)
+		if !bytes.Equal(ab, bb) {
+			t.Errorf("%s: two conversions differ", name)
+		}
+	}
+}
+
+func TestMetadataAndTransforms(t *testing.T) {
+	out, rep := convertTo(t, fixture("rwkv4-bf16.pth"), DTypeSource)
+	f, err := format.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for key, want := range map[string]string{
+		"general.architecture": `"rwkv4"`, "rwkv4.vocab_size": "64", "rwkv4.embedding_length": "16",
+		"rwkv4.block_count": "2", "rwkv4.feed_forward_length": "64", KeySourceFormat: `"pth"`,
+		"general.file_type": "32",
+	} {
+		if got := f.Metadata[key].Format(); got != want {
+			t.Errorf("%s = %s, want %s", key, got, want)
+		}
+	}
+	if rep.SHA256 == "" || f.Metadata[KeySourceSHA256].Format() != `"`+rep.SHA256+`"` {
+		t.Errorf("sha256 not recorded")
+	}
+	// time_decay is stored as −exp(time_decay), computed from the bf16 value.
+	ck, err := ckpt.Open(fixture("rwkv4-bf16.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	src, _ := ck.Tensor("blocks.1.att.time_decay").Bytes()
+	ti, got, err := f.Tensor("blk.1.time_mix_decay.weight")
+	if err != nil || ti.DType != quant.F32 {
+		t.Fatal(err, ti.DType)
+	}
+	for i := 0; i < len(src)/2; i++ {
+		x := quant.BF16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
+		want := float32(-math.Exp(float64(x)))
+		if g := math.Float32frombits(binary.LittleEndian.Uint32(got[4*i:])); g != want {
+			t.Fatalf("decay[%d] = %g, want %g", i, g, want)
+		}
+	}
+	// Every vector is F32, every matrix keeps bf16 with --dtype source.
+	for _, ti := range f.Tensors {
+		want := quant.F32
+		if len(ti.Dims) == 2 {
+			want = quant.BF16
+		}
+		if ti.DType != want {
+			t.Errorf("%s: %v, want %v", ti.Name, ti.DType, want)
+		}
+	}
+}
+
+// --- malformed inputs -------------------------------------------------------
+
+// stTensor is one tensor for writeSafetensors.
+type stTensor struct {
+	name  string
+	dtype string
+	shape []int64
+	data  []byte
+}
+
+// writeSafetensors writes a safetensors file (to craft inputs the PyTorch
+// fixtures do not cover).
+func writeSafetensors(t *testing.T, path string, ts []stTensor) {
+	t.Helper()
+	hdr := map[string]any{}
+	var blob []byte
+	for _, x := range ts {
+		hdr[x.name] = map[string]any{"dtype": x.dtype, "shape": x.shape, "data_offsets": []int{len(blob), len(blob) + len(x.data)}}
+		blob = append(blob, x.data...)
+	}
+	j, err := json.Marshal(hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(j)%8 != 0 {
+		j = append(j, ' ')
+	}
+	var out []byte
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(j)))
+	out = append(out, j...)
+	out = append(out, blob...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixtureTensors reads the bf16 fixture as safetensors-ready tensors.
+func fixtureTensors(t *testing.T) []stTensor {
+	t.Helper()
+	ck, err := ckpt.Open(fixture("rwkv4-bf16.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	var ts []stTensor
+	for _, x := range ck.Tensors {
+		b, err := x.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, stTensor{x.Name, "BF16", slices.Clone(x.Shape), slices.Clone(b)})
+	}
+	return ts
+}
+
+func TestRejectsBadInput(t *testing.T) {
+	bf16 := func(vals ...float32) []byte {
+		var b []byte
+		for _, v := range vals {
+			b = binary.LittleEndian.AppendUint16(b, quant.F32ToBF16(v))
+		}
+		return b
+	}
+	good, err := os.ReadFile(fixture("rwkv4-bf16.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		reason string
+		make   func(t *testing.T, path string) // writes the input file
+		want   string                          // substring of the error
+	}{
+		{"truncated zip (half)", func(t *testing.T, p string) { os.WriteFile(p, good[:len(good)/2], 0o644) }, ""},
+		{"truncated zip (central directory)", func(t *testing.T, p string) { os.WriteFile(p, good[:len(good)-30], 0o644) }, ""},
+		{"wrong magic", func(t *testing.T, p string) { os.WriteFile(p, append([]byte("NOPE"), good[4:]...), 0o644) }, ""},
+		{"empty file", func(t *testing.T, p string) { os.WriteFile(p, nil, 0o644) }, ""},
+		{"unknown global", func(t *testing.T, p string) { copyFile(t, fixture("unknown-global.pth"), p) }, "collections.Counter"},
+		{"offset past storage", func(t *testing.T, p string) { copyFile(t, fixture("offset-past-storage.pth"), p) }, "past its storage"},
+		{"ChatRWKV-converted", func(t *testing.T, p string) { copyFile(t, fixture("chatrwkv-converted.pth"), p) }, "ChatRWKV"},
+		{"TorchScript", func(t *testing.T, p string) { copyFile(t, fixture("torchscript.pt"), p) }, "TorchScript"},
+		{"missing tensor", func(t *testing.T, p string) {
+			ts := fixtureTensors(t)
+			ts = slices.DeleteFunc(ts, func(x stTensor) bool { return x.name == "blocks.1.att.output.weight" })
+			writeSafetensors(t, p, ts)
+		}, "blocks.1.att.output.weight is missing"},
+		{"contradicting shape", func(t *testing.T, p string) {
+			ts := fixtureTensors(t)
+			for i := range ts {
+				if ts[i].name == "blocks.0.att.key.weight" {
+					ts[i].shape = []int64{8, 32} // same bytes, wrong shape
+				}
+			}
+			writeSafetensors(t, p, ts)
+		}, "blocks.0.att.key.weight has shape [8 32]"},
+		{"unexpected tensor", func(t *testing.T, p string) {
+			ts := append(fixtureTensors(t), stTensor{"blocks.0.att.extra", "BF16", []int64{2}, bf16(1, 2)})
+			writeSafetensors(t, p, ts)
+		}, "unexpected tensor"},
+		{"NaN weight", func(t *testing.T, p string) {
+			ts := fixtureTensors(t)
+			for i := range ts {
+				if ts[i].name == "blocks.1.ffn.value.weight" {
+					copy(ts[i].data[6:], bf16(float32(math.NaN())))
+				}
+			}
+			writeSafetensors(t, p, ts)
+		}, "element 3 is NaN"},
+		{"Inf weight", func(t *testing.T, p string) {
+			ts := fixtureTensors(t)
+			for i := range ts {
+				if ts[i].name == "ln_out.bias" {
+					copy(ts[i].data, bf16(float32(math.Inf(-1))))
+				}
+			}
+			writeSafetensors(t, p, ts)
+		}, "-Inf"},
+		{"not RWKV", func(t *testing.T, p string) {
+			writeSafetensors(t, p, []stTensor{{"model.embed.weight", "BF16", []int64{2}, bf16(1, 2)}})
+		}, "not an RWKV checkpoint"},
+		{"research variant", func(t *testing.T, p string) {
+			ts := append(fixtureTensors(t), stTensor{"blocks.0.ffnPre.key.weight", "BF16", []int64{2}, bf16(1, 2)})
+			writeSafetensors(t, p, ts)
+		}, "research variant"},
+	}
+	for _, c := range cases {
+		t.Run(c.reason, func(t *testing.T) {
+			dir := t.TempDir()
+			in := filepath.Join(dir, "in.pth")
+			c.make(t, in)
+			outDir := t.TempDir()
+			out := filepath.Join(outDir, "out.gguf")
+			_, err := Convert(context.Background(), in, out, Options{DType: DTypeF16})
+			if err == nil {
+				t.Fatal("converted without error")
+			}
+			if c.want != "" && !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not mention %q", err, c.want)
+			}
+			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+				t.Errorf("output directory not empty after a failed conversion: %v", ents)
+			}
+		})
+	}
+}
+
+// TestOverflowToF16 refuses a bf16 value that f16 cannot hold.
+func TestOverflowToF16(t *testing.T) {
+	ts := fixtureTensors(t)
+	for i := range ts {
+		if ts[i].name == "head.weight" {
+			binary.LittleEndian.PutUint16(ts[i].data[10:], quant.F32ToBF16(1e6))
+		}
+	}
+	in := filepath.Join(t.TempDir(), "big.safetensors")
+	writeSafetensors(t, in, ts)
+	out := filepath.Join(t.TempDir(), "o.gguf")
+	if _, err := Convert(context.Background(), in, out, Options{DType: DTypeF16}); err == nil || !strings.Contains(err.Error(), "f16 range") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := Convert(context.Background(), in, out, Options{DType: DTypeBF16}); err != nil {
+		t.Fatalf("bf16 output refused: %v", err)
+	}
+}
+
+// TestCancelLeavesNoOutput: a cancelled conversion writes nothing.
+func TestCancelLeavesNoOutput(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	out := filepath.Join(dir, "o.gguf")
+	_, err := Convert(ctx, fixture("rwkv4-bf16.pth"), out, Options{DType: DTypeF32, Progress: func(done, total int, name string) {
+		if done == 5 {
+			cancel()
+		}
+	}})
+	if err == nil {
+		t.Fatal("cancelled conversion succeeded")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("left %v", ents)
+	}
+}
+
+// TestOtherVersionsRefused: v5–v7 checkpoints are detected and refused
+// with "not yet supported", never converted wrongly.
+func TestOtherVersionsRefused(t *testing.T) {
+	cases := map[string]string{
+		"reference/tiny-v5-bf16.pth":                   "RWKV-5.2",
+		"reference/tiny-v6-bf16.pth":                   "RWKV-6",
+		"reference/tiny-v7-bf16.pth":                   "RWKV-7",
+		"fixtures/rwkvcpp/tiny-rwkv-5v1-730K-FP32.bin": "RWKV-5",
+		"fixtures/rwkvcpp/tiny-rwkv-7v0-834K-FP32.bin": "RWKV-7",
+	}
+	names := make([]string, 0, len(cases))
+	for k := range cases {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, rel := range names {
+		in := testutil.Shared(t, strings.Split(rel, "/")...)
+		out := filepath.Join(t.TempDir(), "o.gguf")
+		_, err := Convert(context.Background(), in, out, Options{})
+		if err == nil || !strings.Contains(err.Error(), "not yet supported") || !strings.Contains(err.Error(), cases[rel]) {
+			t.Errorf("%s: err = %v", rel, err)
+		}
+		if _, statErr := os.Stat(out); statErr == nil {
+			t.Errorf("%s: output written", rel)
+		}
+	}
+}
+
+func TestSameFileRefused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.pth")
+	copyFile(t, fixture("rwkv4-bf16.pth"), p)
+	if _, err := Convert(context.Background(), p, p, Options{}); err == nil {
+		t.Fatal("converting onto the input accepted")
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
