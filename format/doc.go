@@ -53,6 +53,10 @@
 // MaxArrayDepth deep. Every failure is a *FormatError with the offset of
 // the offending field.
 //
+// Write is stricter than Parse where ggml is: tensor names must be shorter
+// than ggml's 64-byte GGML_MAX_NAME (MaxWriteNameLen), and every tensor has
+// at least one dim.
+//
 // Tensor data is never copied: File.Tensor returns a slice of the mapped
 // (or in-memory) file. Metadata is copied, so it survives Close.
 package format

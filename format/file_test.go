@@ -162,6 +162,21 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 }
 
+func TestWriteFilePanicLeavesNoTempFile(t *testing.T) {
+	dir := t.TempDir()
+	tt, _ := bytesTensor("x", quant.F32, []uint64{2}, 0)
+	tt.Write = func(io.Writer) error { panic("encoder bug") }
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not propagate")
+			}
+		}()
+		WriteFile(context.Background(), filepath.Join(dir, "out.gguf"), nil, []WriteTensor{tt})
+	}()
+	assertOnly(t, dir)
+}
+
 func TestWriteFileReplaces(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.gguf")

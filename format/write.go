@@ -50,7 +50,7 @@ func Write(w io.Writer, md Metadata, tensors []WriteTensor) error {
 // every 64 MiB within one), the temporary file is removed, nothing appears
 // at path, and an existing file there is left untouched. A replaced file's
 // permission bits are kept; a new file gets 0644.
-func WriteFile(ctx context.Context, path string, md Metadata, tensors []WriteTensor) (err error) {
+func WriteFile(ctx context.Context, path string, md Metadata, tensors []WriteTensor) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -63,8 +63,11 @@ func WriteFile(ctx context.Context, path string, md Metadata, tensors []WriteTen
 	if err != nil {
 		return err
 	}
+	// A flag rather than the returned error, so that a panicking Write
+	// func does not leave the temporary file behind either.
+	renamed := false
 	defer func() {
-		if err != nil {
+		if !renamed {
 			tmp.Close() // may already be closed; the error is moot
 			os.Remove(tmp.Name())
 		}
@@ -91,6 +94,7 @@ func WriteFile(ctx context.Context, path string, md Metadata, tensors []WriteTen
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
+	renamed = true
 	syncDir(dir)
 	return nil
 }
