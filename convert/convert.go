@@ -41,6 +41,7 @@ type TensorReport struct {
 	Shape   []int64 // PyTorch order
 	Bytes   uint64
 	Derived string // transform applied, if any
+	Flushed int64  // nonzero values too small for To, stored as zero
 }
 
 // Report summarises a conversion.
@@ -113,9 +114,7 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 				if err != nil {
 					return fmt.Errorf("%s: %w", in, err)
 				}
-				if st.flushed > 0 {
-					rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d nonzero values are below the smallest %v value and were stored as zero", p.spec.Name, st.flushed, p.to))
-				}
+				rep.Tensors[i].Flushed = st.flushed
 				ck.Release(p.src)
 				return nil
 			},
@@ -130,6 +129,9 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 	if err := format.WriteFile(ctx, out, md, writes); err != nil {
 		return nil, err
 	}
+	if w := flushWarning(rep.Tensors); w != "" {
+		rep.Warnings = append(rep.Warnings, w)
+	}
 	if opts.Progress != nil {
 		opts.Progress(len(plan), len(plan), "")
 	}
@@ -137,6 +139,27 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 		rep.OutBytes = st.Size()
 	}
 	return rep, nil
+}
+
+// flushWarning summarises values lost to underflow in one line.
+func flushWarning(ts []TensorReport) string {
+	var total int64
+	var names []string
+	for _, t := range ts {
+		if t.Flushed > 0 {
+			total += t.Flushed
+			names = append(names, fmt.Sprintf("%s (%d)", t.Name, t.Flushed))
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	affected := len(names)
+	if affected > 4 {
+		names = append(names[:4], fmt.Sprintf("and %d more", affected-4))
+	}
+	return fmt.Sprintf("%d nonzero weights in %d tensors are smaller than the stored type's smallest value and became zero: %s",
+		total, affected, strings.Join(names, ", "))
 }
 
 // plannedTensor is one output tensor with its source and conversion.
