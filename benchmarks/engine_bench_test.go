@@ -1,0 +1,207 @@
+package benchmarks
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/engine"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+// dims169M is RWKV-4 Pile 169M.
+var dims169M = arch.Dims{Vocab: 50277, Embd: 768, Layers: 12, FFN: 3072}
+
+var (
+	modelsMu sync.Mutex
+	models   = map[quant.DType]string{}
+)
+
+// syntheticModel writes (once per run) a random-weight RWKV-4 GGUF file of
+// the given dims with matrices of type dt, through the same writer the
+// converter uses, and returns its path. RWKV_BENCH_MODEL overrides it with a
+// real converted file.
+func syntheticModel(b *testing.B, dt quant.DType) string {
+	if p := os.Getenv("RWKV_BENCH_MODEL"); p != "" {
+		return p
+	}
+	modelsMu.Lock()
+	defer modelsMu.Unlock()
+	if p, ok := models[dt]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "rwkv-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(dir, "rwkv4-169m-"+dt.String()+".gguf")
+	if err := writeSynthetic(p, dims169M, dt); err != nil {
+		b.Fatal(err)
+	}
+	models[dt] = p
+	return p
+}
+
+func writeSynthetic(path string, d arch.Dims, dt quant.DType) error {
+	table, err := arch.Tensors(arch.RWKV4, d)
+	if err != nil {
+		return err
+	}
+	a := arch.RWKV4
+	md := format.Metadata{
+		"general.architecture":              format.String(a),
+		arch.Key(a, arch.KeyVocabSize):      format.Uint32(uint32(d.Vocab)),
+		arch.Key(a, arch.KeyEmbeddingLen):   format.Uint32(uint32(d.Embd)),
+		arch.Key(a, arch.KeyBlockCount):     format.Uint32(uint32(d.Layers)),
+		arch.Key(a, arch.KeyFeedForwardLen): format.Uint32(uint32(d.FFN)),
+	}
+	var ws []format.WriteTensor
+	for i, t := range table {
+		typ := dt
+		if t.Role == arch.Vector {
+			typ = quant.F32
+		}
+		rng := rand.New(rand.NewPCG(uint64(i), 169))
+		t := t
+		ws = append(ws, format.WriteTensor{
+			TensorInfo: format.TensorInfo{Name: t.Name, DType: typ, Dims: t.GGUFDims()},
+			Write: func(w io.Writer) error {
+				n := 1
+				for _, s := range t.Shape {
+					n *= int(s)
+				}
+				scale := 1 / math.Sqrt(float64(t.Shape[len(t.Shape)-1]))
+				buf := make([]byte, 0, 1<<16)
+				for i := 0; i < n; i++ {
+					v := float32(rng.NormFloat64() * scale)
+					if t.Role == arch.Vector {
+						v = float32(rng.Float64()) // mixes in (0,1); decays negative below
+						if filepath.Ext(t.Name) == ".weight" && len(t.Name) > 20 && t.Name[len(t.Name)-20:] == "time_mix_decay.weight" {
+							v = -float32(math.Exp(float64(v)*4 - 3))
+						}
+					}
+					switch typ {
+					case quant.F32:
+						buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+					case quant.F16:
+						buf = binary.LittleEndian.AppendUint16(buf, quant.F32ToF16(v))
+					case quant.BF16:
+						buf = binary.LittleEndian.AppendUint16(buf, quant.F32ToBF16(v))
+					}
+					if len(buf) >= 1<<16-4 {
+						if _, err := w.Write(buf); err != nil {
+							return err
+						}
+						buf = buf[:0]
+					}
+				}
+				_, err := w.Write(buf)
+				return err
+			},
+		})
+	}
+	return format.WriteFile(context.Background(), path, md, ws)
+}
+
+func loadModel(b *testing.B, dt quant.DType, threads int) (engine.Model, func()) {
+	f, err := format.Open(syntheticModel(b, dt))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := engine.Load(f, engine.Options{Threads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, func() { f.Close() }
+}
+
+// weightBytes is what one token streams: every block matrix, plus the head
+// when logits are computed.
+func weightBytes(d arch.Dims, dt quant.DType, head bool) int64 {
+	per := int64(4*d.Embd*d.Embd+2*d.Embd*d.FFN+d.Embd*d.Embd) * int64(d.Layers)
+	if head {
+		per += int64(d.Vocab) * int64(d.Embd)
+	}
+	return per * int64(dt.BlockBytes())
+}
+
+// BenchmarkStep is RNN mode, one token at a time (batch 1): bandwidth-bound.
+// SetBytes counts the weights streamed per token, so MB/s reads as GB/s of
+// weight traffic; tok/s is reported too.
+func BenchmarkStep(b *testing.B) {
+	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+		for _, head := range []bool{false, true} {
+			for _, threads := range []int{1, 2} {
+				name := fmt.Sprintf("model=rwkv4-169m/type=%v/head=%v/threads=%d", dt, head, threads)
+				b.Run(name, func(b *testing.B) {
+					m, done := loadModel(b, dt, threads)
+					defer done()
+					st := m.NewState()
+					var logits []float32
+					if head {
+						logits = make([]float32, m.Config().Vocab)
+					}
+					b.SetBytes(weightBytes(dims169M, dt, head))
+					tok := 0
+					for b.Loop() {
+						if err := m.Step(st, tok, logits); err != nil {
+							b.Fatal(err)
+						}
+						tok = (tok + 7919) % m.Config().Vocab
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkSequence is prompt mode: T tokens with batched projections,
+// logits at the last position only.
+func BenchmarkSequence(b *testing.B) {
+	for _, dt := range []quant.DType{quant.F32, quant.F16} {
+		for _, T := range []int{16, 64} {
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("model=rwkv4-169m/type=%v/len=%d/threads=%d", dt, T, threads), func(b *testing.B) {
+					m, done := loadModel(b, dt, threads)
+					defer done()
+					tokens := make([]int, T)
+					for i := range tokens {
+						tokens[i] = (i * 7919) % m.Config().Vocab
+					}
+					logits := make([]float32, m.Config().Vocab)
+					for b.Loop() {
+						if err := m.Sequence(m.NewState(), tokens, logits); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.N*T)/b.Elapsed().Seconds(), "tok/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMemBandwidth copies a 512 MiB buffer (runtime memmove, SIMD):
+// the machine's DRAM bandwidth, read + write bytes counted, the ceiling to
+// compare weight-streaming figures with.
+func BenchmarkMemBandwidth(b *testing.B) {
+	src := make([]byte, 512<<20)
+	dst := make([]byte, len(src))
+	for i := range src {
+		src[i] = byte(i)
+	}
+	b.SetBytes(2 * int64(len(src)))
+	for b.Loop() {
+		copy(dst, src)
+	}
+}
