@@ -106,17 +106,14 @@ func infoCheckpoint(w io.Writer, path string) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "name\tshape\ttype\tbytes\tlayout\t")
+	fmt.Fprintln(tw, "name\tshape\ttype\tbytes\tfile offset\tlayout\t")
 	for _, t := range ck.Tensors {
 		layout := "contiguous"
 		if !t.Contiguous() {
 			layout = fmt.Sprintf("strided %v", t.Strides)
 		}
-		if t.Offset != 0 {
-			layout += fmt.Sprintf(", storage offset %d", t.Offset)
-		}
 		size := t.NumElements() * int64(t.DType.BlockBytes()) / int64(t.DType.BlockLen())
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t\n", t.Name, shapeString(t.Shape), t.DType, size, layout)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t\n", t.Name, shapeString(t.Shape), t.DType, size, t.FileOffset, layout)
 	}
 	return tw.Flush()
 }
