@@ -28,6 +28,13 @@ import (
 // Options configure a conversion; the zero value converts with --dtype source.
 type Options struct {
 	DType DTypeChoice
+	// Tokenizer is a tokenizer file (tokenizer.json or an RWKV World
+	// vocabulary) to store in the model. Empty: look beside the checkpoint
+	// for the file of the model's tokenizer family, and convert without one
+	// (with a note saying which file to supply) when there is none.
+	Tokenizer string
+	// NoTokenizer skips storing (and looking for) a tokenizer.
+	NoTokenizer bool
 	// Progress, if set, is called before each tensor is written.
 	Progress func(done, total int, name string)
 }
@@ -53,6 +60,8 @@ type Report struct {
 	SHA256    string
 	Tensors   []TensorReport
 	Warnings  []string
+	Notes     []string // informational: e.g. which tokenizer file to supply
+	Tokenizer string   // the tokenizer file stored, if any
 	OutBytes  int64
 }
 
@@ -98,6 +107,26 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 		return nil, err
 	}
 	md := metadata(det, ck, filepath.Base(in), sum, plan)
+	if !opts.NoTokenizer {
+		tokPath, note := opts.Tokenizer, ""
+		if tokPath == "" {
+			tokPath, note = findTokenizer(in, det.Dims.Vocab)
+		}
+		if note != "" {
+			rep.Notes = append(rep.Notes, note)
+		}
+		if tokPath != "" {
+			tmd, _, err := tokenizerMetadata(tokPath, det.Dims.Vocab)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range tmd {
+				md[k] = v
+			}
+			delete(md, KeyTokenizerGuess) // the real thing is stored
+			rep.Tokenizer = tokPath
+		}
+	}
 	writes := make([]format.WriteTensor, len(plan))
 	for i, p := range plan {
 		writes[i] = format.WriteTensor{

@@ -268,7 +268,7 @@ func TestSharedNeoX(t *testing.T) {
 }
 
 // craft builds a one-storage zip checkpoint from a crafted data.pkl.
-func craft(t *testing.T, pkl []byte, storage []byte) []byte {
+func craft(t testing.TB, pkl []byte, storage []byte) []byte {
 	return makeZip(t,
 		zipEntry{name: "archive/data.pkl", data: pkl},
 		zipEntry{name: "archive/data/0", data: storage},

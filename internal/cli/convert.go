@@ -12,11 +12,13 @@ import (
 )
 
 type convertOptions struct {
-	IO     *IO
-	Input  string
-	Output string
-	DType  string
-	Quiet  bool
+	IO          *IO
+	Input       string
+	Output      string
+	DType       string
+	Tokenizer   string
+	NoTokenizer bool
+	Quiet       bool
 }
 
 func newConvertCmd(io *IO, runF func(*convertOptions) error) *cobra.Command {
@@ -43,6 +45,8 @@ interrupted or failed run leaves nothing behind.`,
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output GGUF file (default: MODEL with a .gguf extension)")
 	cmd.Flags().StringVar(&opts.DType, "dtype", "source", "matrix type: f32, f16, bf16 or source")
+	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file to store in the model (tokenizer.json or rwkv_vocab_*.txt; default: look beside MODEL)")
+	cmd.Flags().BoolVar(&opts.NoTokenizer, "no-tokenizer", false, "store no tokenizer")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
 	return cmd
 }
@@ -56,7 +60,7 @@ func runConvert(cmd *cobra.Command, opts *convertOptions) error {
 		opts.Output = strings.TrimSuffix(opts.Input, filepath.Ext(opts.Input)) + ".gguf"
 	}
 	start := time.Now()
-	rep, err := convert.Convert(cmd.Context(), opts.Input, opts.Output, convert.Options{DType: dt})
+	rep, err := convert.Convert(cmd.Context(), opts.Input, opts.Output, convert.Options{DType: dt, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer})
 	if err != nil {
 		return err
 	}
@@ -66,6 +70,9 @@ func runConvert(cmd *cobra.Command, opts *convertOptions) error {
 	if opts.Quiet {
 		return nil
 	}
+	for _, n := range rep.Notes {
+		fmt.Fprintln(opts.IO.ErrOut, "note:", n)
+	}
 	d := rep.Detection.Dims
 	fmt.Fprintf(opts.IO.Out, "%s (%s, %s): vocab %d, n_embd %d, %d layers, ffn %d\n",
 		opts.Input, rep.Format, rep.Detection.Variant, d.Vocab, d.Embd, d.Layers, d.FFN)
@@ -73,8 +80,12 @@ func runConvert(cmd *cobra.Command, opts *convertOptions) error {
 	for _, t := range rep.Tensors {
 		counts[t.From.String()+"→"+t.To.String()]++
 	}
-	fmt.Fprintf(opts.IO.Out, "wrote %s: %d tensors %v, %s in %.2fs\n",
-		opts.Output, len(rep.Tensors), counts, humanBytes(rep.OutBytes), time.Since(start).Seconds())
+	tok := "no tokenizer"
+	if rep.Tokenizer != "" {
+		tok = "tokenizer " + filepath.Base(rep.Tokenizer)
+	}
+	fmt.Fprintf(opts.IO.Out, "wrote %s: %d tensors %v, %s, %s in %.2fs\n",
+		opts.Output, len(rep.Tensors), counts, tok, humanBytes(rep.OutBytes), time.Since(start).Seconds())
 	return nil
 }
 

@@ -60,6 +60,8 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newInfoCmd(io, nil),
 		newLogitsCmd(io, nil),
 		newDemoCmd(io, nil),
+		newTokenizeCmd(io, nil),
+		newGenerateCmd(io, nil),
 	)
 	return root
 }
