@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -26,11 +25,14 @@ type BPE struct {
 	normName     string            // "", "NFC", "NFD", "NFKC" or "NFKD"
 	normForm     *norm.Form        // nil when normName == ""
 
-	added      []AddedToken
-	rawAdded   *byteTrie // added tokens matched on the raw text (normalized=false)
-	normAdded  *byteTrie // added tokens matched after normalization (normalized=true)
-	scratchers sync.Pool // *bpeScratch
-	cache      wordCache
+	added     []AddedToken
+	rawAdded  *byteTrie // added tokens matched on the raw text (normalized=false)
+	normAdded *byteTrie // added tokens matched after normalization (normalized=true)
+	// idle holds per-goroutine working memory, each with its own word
+	// cache: an Encode call takes one (or makes one) and returns it, so the
+	// per-word cache lookups need no locking, and caches outlive garbage
+	// collections (a sync.Pool would drop them).
+	idle chan *bpeScratch
 }
 
 // AddedToken is an entry of tokenizer.json's added_tokens that BPE honours.
@@ -142,7 +144,7 @@ func newBPE(cfg bpeConfig) (*BPE, error) {
 			t.tokens[id] = text
 		}
 	}
-	t.scratchers.New = func() any { return new(bpeScratch) }
+	t.idle = make(chan *bpeScratch, idleScratches)
 	return t, nil
 }
 
@@ -293,8 +295,8 @@ func (t *BPE) Encode(text string) []int {
 	if t.hasByteGaps {
 		text = replaceBytesWithoutToken(text, &t.byteID)
 	}
-	sc := t.scratchers.Get().(*bpeScratch)
-	defer t.scratchers.Put(sc)
+	sc := t.takeScratch()
+	defer t.putScratch(sc)
 	ids := make([]int, 0, len(text)/4+1)
 	for rest := text; rest != ""; {
 		pos, length, id := findAdded(t.rawAdded, rest)
@@ -368,41 +370,70 @@ func (t *BPE) appendPreTokenized(ids []int, piece string, sc *bpeScratch) []int 
 	return ids
 }
 
-// findAdded returns the position, length and id of the leftmost added token
-// in s, preferring the longest at that position (Aho-Corasick
-// LeftmostLongest, as HF uses), or pos = -1.
+// findAdded is trie.leftmostLongest, or pos = -1 when there are no added
+// tokens of that kind.
 func findAdded(trie *byteTrie, s string) (pos, length int, id int32) {
 	if trie == nil {
 		return -1, 0, -1
 	}
-	for i := 0; i < len(s); i++ {
-		if !trie.mayStartAt(s[i]) {
-			continue
-		}
-		if id, length := trie.longestMatch(s, i); id >= 0 {
-			return i, length, id
-		}
-	}
-	return -1, 0, -1
+	return trie.leftmostLongest(s)
 }
 
 // appendWord appends the BPE ids of one pre-token (raw bytes, not yet
 // byte-level mapped: each byte is one initial symbol either way).
 func (t *BPE) appendWord(ids []int, word string, sc *bpeScratch) []int {
-	if cached, ok := t.cache.get(word); ok {
+	if cached, ok := sc.cache[word]; ok {
 		return append(ids, cached...)
 	}
 	start := len(ids)
 	ids = t.appendMerged(ids, word, sc)
-	t.cache.put(word, ids[start:])
+	if len(word) <= wordCacheMaxBytes {
+		if len(sc.cache) >= wordCacheEntries {
+			clear(sc.cache) // start over rather than track recency: one refill
+		}
+		sc.cache[word] = append([]int(nil), ids[start:]...)
+	}
 	return ids
 }
 
-// bpeScratch is per-Encode working memory, pooled to avoid allocating for
-// every word that misses the cache.
+// bpeScratch is the working memory of one Encode call at a time.
 type bpeScratch struct {
 	symbols []bpeSymbol
 	queue   mergeQueue
+	cache   map[string][]int // pre-token → ids; natural text repeats words a lot
+}
+
+const (
+	idleScratches     = 8       // caches kept for concurrent callers
+	wordCacheEntries  = 1 << 16 // per cache
+	wordCacheMaxBytes = 64      // longer words are rare and would bloat the cache
+)
+
+func (t *BPE) takeScratch() *bpeScratch {
+	select {
+	case sc := <-t.idle:
+		return sc
+	default:
+		return &bpeScratch{cache: make(map[string][]int, 1024)}
+	}
+}
+
+func (t *BPE) putScratch(sc *bpeScratch) {
+	select {
+	case t.idle <- sc:
+	default: // enough idle ones already
+	}
+}
+
+// dropCaches forgets every word cache (for cold-start benchmarks).
+func (t *BPE) dropCaches() {
+	for {
+		select {
+		case <-t.idle:
+		default:
+			return
+		}
+	}
 }
 
 type bpeSymbol struct {
@@ -519,43 +550,4 @@ func (q *mergeQueue) pop() mergeCandidate {
 		i = smallest
 	}
 	return top
-}
-
-// wordCache remembers the ids of recently seen pre-tokens; natural text
-// repeats words so much that most lookups hit. It is bounded: when full it
-// starts over rather than tracking recency, which costs one refill.
-type wordCache struct {
-	mu sync.RWMutex
-	m  map[string][]int
-}
-
-const (
-	wordCacheEntries  = 1 << 16
-	wordCacheMaxBytes = 64 // longer words are rare and would bloat the cache
-)
-
-func (c *wordCache) get(word string) ([]int, bool) {
-	c.mu.RLock()
-	ids, ok := c.m[word]
-	c.mu.RUnlock()
-	return ids, ok
-}
-
-func (c *wordCache) put(word string, ids []int) {
-	if len(word) > wordCacheMaxBytes {
-		return
-	}
-	stored := append([]int(nil), ids...)
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= wordCacheEntries {
-		c.m = make(map[string][]int, 1024)
-	}
-	c.m[word] = stored
-	c.mu.Unlock()
-}
-
-func (c *wordCache) reset() {
-	c.mu.Lock()
-	c.m = nil
-	c.mu.Unlock()
 }

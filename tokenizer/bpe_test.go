@@ -316,7 +316,7 @@ func TestEncodeConcurrent(t *testing.T) {
 	for g := 0; g < 4; g++ {
 		go func() {
 			for i := 0; i < 200; i++ {
-				tok.cache.reset()
+				tok.dropCaches()
 				for j, s := range texts {
 					if got := tok.Encode(s); !slices.Equal(got, want[j]) {
 						t.Errorf("concurrent Encode(%q) = %v, want %v", s, got, want[j])

@@ -20,6 +20,8 @@ var encodeSeeds = []string{
 	"def f():\n    return 1\n",
 }
 
+const maxOracleInput = 300
+
 // FuzzEncodeDecodeBPE: any bytes encode without panic to ids in range; the
 // result equals the naive oracle's; valid NFC text (after the documented
 // U+FFFD replacement of bytes without a token) decodes back byte for byte.
@@ -36,8 +38,12 @@ func FuzzEncodeDecodeBPE(f *testing.F) {
 				t.Fatalf("Encode(%q) produced id %d", s, id)
 			}
 		}
-		if want := oracle.encode(s); !slices.Equal(ids, want) && len(ids)+len(want) > 0 {
-			t.Fatalf("Encode(%q) = %v, oracle %v", s, ids, want)
+		// The naive merge is cubic in the word length; long inputs would
+		// stall the fuzzer (TestNeoXMergeMatchesNaive covers real words).
+		if len(s) <= maxOracleInput {
+			if want := oracle.encode(s); !slices.Equal(ids, want) && len(ids)+len(want) > 0 {
+				t.Fatalf("Encode(%q) = %v, oracle %v", s, ids, want)
+			}
 		}
 		want := replaceBytesWithoutToken(s, &tok.byteID)
 		if norm.NFC.IsNormalString(want) {

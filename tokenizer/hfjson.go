@@ -36,13 +36,16 @@ func LoadHFJSON(path string) (*BPE, error) {
 //   - truncation and padding: null.
 //   - added_tokens: single_word, lstrip and rstrip false.
 func ParseHFJSON(data []byte, name string) (*BPE, error) {
+	// One decoding pass: the model (vocab and merges, nearly all of the
+	// 2.4 MB) is decoded in place rather than kept as raw JSON and decoded
+	// again.
 	var file struct {
 		AddedTokens   []json.RawMessage `json:"added_tokens"`
 		Normalizer    json.RawMessage   `json:"normalizer"`
 		PreTokenizer  json.RawMessage   `json:"pre_tokenizer"`
 		PostProcessor json.RawMessage   `json:"post_processor"`
 		Decoder       json.RawMessage   `json:"decoder"`
-		Model         json.RawMessage   `json:"model"`
+		Model         *hfModel          `json:"model"`
 		Truncation    json.RawMessage   `json:"truncation"`
 		Padding       json.RawMessage   `json:"padding"`
 	}
@@ -167,21 +170,20 @@ func checkByteLevelOnly(field string, raw json.RawMessage, nullOK bool) error {
 	return nil
 }
 
-func parseModel(raw json.RawMessage, cfg *bpeConfig) error {
-	if isNull(raw) {
+// hfModel is tokenizer.json's "model" object.
+type hfModel struct {
+	Type                    *string        `json:"type"`
+	Dropout                 *float64       `json:"dropout"`
+	ContinuingSubwordPrefix *string        `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string        `json:"end_of_word_suffix"`
+	IgnoreMerges            bool           `json:"ignore_merges"`
+	Vocab                   map[string]int `json:"vocab"`
+	Merges                  *hfMerges      `json:"merges"`
+}
+
+func parseModel(m *hfModel, cfg *bpeConfig) error {
+	if m == nil {
 		return fmt.Errorf("model is missing")
-	}
-	var m struct {
-		Type                    *string          `json:"type"`
-		Dropout                 *float64         `json:"dropout"`
-		ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
-		EndOfWordSuffix         *string          `json:"end_of_word_suffix"`
-		IgnoreMerges            bool             `json:"ignore_merges"`
-		Vocab                   map[string]int   `json:"vocab"`
-		Merges                  *json.RawMessage `json:"merges"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("model: %w", err)
 	}
 	if m.Type == nil {
 		return fmt.Errorf("model.type is missing")
@@ -204,18 +206,43 @@ func parseModel(raw json.RawMessage, cfg *bpeConfig) error {
 	if m.Merges == nil {
 		return fmt.Errorf("model.merges is missing")
 	}
-	merges, err := parseMerges(*m.Merges)
-	if err != nil {
-		return err
+	if m.Merges.err != nil {
+		return m.Merges.err
 	}
 	cfg.vocab = m.Vocab
-	cfg.merges = merges
+	cfg.merges = m.Merges.pairs
 	cfg.ignoreMerges = m.IgnoreMerges
 	return nil
 }
 
-// parseMerges accepts both serialisations HF has used: "left right"
-// strings (tokenizers < 0.20) and ["left", "right"] arrays.
+// hfMerges decodes model.merges in both serialisations HF has used:
+// "left right" strings (tokenizers < 0.20) and ["left", "right"] arrays.
+// A malformed entry is kept as err, so that the message can name the
+// entry instead of coming out of encoding/json as a bare type error.
+type hfMerges struct {
+	pairs [][2]string
+	err   error
+}
+
+func (m *hfMerges) UnmarshalJSON(data []byte) error {
+	var strs []string
+	if json.Unmarshal(data, &strs) == nil { // the common case, decoded in one go
+		m.pairs = make([][2]string, len(strs))
+		for i, s := range strs {
+			pair, err := splitMerge(s)
+			if err != nil {
+				m.err = fmt.Errorf("model.merges[%d]: %w", i, err)
+				return nil
+			}
+			m.pairs[i] = pair
+		}
+		return nil
+	}
+	m.pairs, m.err = parseMerges(data)
+	return nil
+}
+
+// parseMerges decodes merges entry by entry, accepting either form.
 func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {

@@ -227,7 +227,7 @@ func BenchmarkEncodeLambada(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if bpe, ok := tok.(*BPE); ok && cold {
-						bpe.cache.reset()
+						bpe.dropCaches()
 					}
 					for _, s := range texts {
 						tok.Encode(s)
