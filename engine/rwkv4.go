@@ -213,22 +213,8 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 
 		// Time mixing. Token shift uses the previous token's LN output.
 		xa, xk, xv, xr := s.xa[:T*C], s.xk[:T*C], s.xv[:T*C], s.xr[:T*C]
-		for t := 0; t < T; t++ {
-			layerNorm(xa[t*C:(t+1)*C], x[t*C:(t+1)*C], L.ln1w, L.ln1b, arch.LayerNormEps)
-		}
-		for t := 0; t < T; t++ {
-			cur := xa[t*C : (t+1)*C]
-			prev := attX
-			if t > 0 {
-				prev = xa[(t-1)*C : t*C]
-			}
-			for c := 0; c < C; c++ {
-				xk[t*C+c] = cur[c]*L.muK[c] + prev[c]*(1-L.muK[c])
-				xv[t*C+c] = cur[c]*L.muV[c] + prev[c]*(1-L.muV[c])
-				xr[t*C+c] = cur[c]*L.muR[c] + prev[c]*(1-L.muR[c])
-			}
-		}
-		copy(attX, xa[(T-1)*C:T*C])
+		normRows(xa, x, L.ln1w, L.ln1b, C)
+		tokenShift(attX, xa, C, mixTarget{xk, L.muK}, mixTarget{xv, L.muV}, mixTarget{xr, L.muR})
 		k, v, r, y := s.k[:T*C], s.v[:T*C], s.r[:T*C], s.y[:T*C]
 		m.pool.MatMul(k, L.key, xk, T)
 		m.pool.MatMul(v, L.value, xv, T)
@@ -257,21 +243,8 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 
 		// Channel mixing.
 		xf := xa // LN(x; ln2), reusing the buffer
-		for t := 0; t < T; t++ {
-			layerNorm(xf[t*C:(t+1)*C], x[t*C:(t+1)*C], L.ln2w, L.ln2b, arch.LayerNormEps)
-		}
-		for t := 0; t < T; t++ {
-			cur := xf[t*C : (t+1)*C]
-			prev := ffnX
-			if t > 0 {
-				prev = xf[(t-1)*C : t*C]
-			}
-			for c := 0; c < C; c++ {
-				xk[t*C+c] = cur[c]*L.fmuK[c] + prev[c]*(1-L.fmuK[c])
-				xr[t*C+c] = cur[c]*L.fmuR[c] + prev[c]*(1-L.fmuR[c])
-			}
-		}
-		copy(ffnX, xf[(T-1)*C:T*C])
+		normRows(xf, x, L.ln2w, L.ln2b, C)
+		tokenShift(ffnX, xf, C, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
 		fk := s.fk[:T*F]
 		m.pool.MatMul(fk, L.fkey, xk, T)
 		for i, z := range fk {
@@ -294,8 +267,6 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 	}
 	n := T - t0
 	xo := s.xa[:n*C]
-	for t := t0; t < T; t++ {
-		layerNorm(xo[(t-t0)*C:(t-t0+1)*C], x[t*C:(t+1)*C], m.lnOutW, m.lnOutB, arch.LayerNormEps)
-	}
+	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
 	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
 }
