@@ -407,6 +407,7 @@ const (
 	idleScratches     = 8       // caches kept for concurrent callers
 	wordCacheEntries  = 1 << 16 // per cache
 	wordCacheMaxBytes = 64      // longer words are rare and would bloat the cache
+	maxKeptWordBytes  = 1 << 16 // larger per-word buffers are dropped after use
 )
 
 func (t *BPE) takeScratch() *bpeScratch {
@@ -419,6 +420,10 @@ func (t *BPE) takeScratch() *bpeScratch {
 }
 
 func (t *BPE) putScratch(sc *bpeScratch) {
+	if cap(sc.symbols) > maxKeptWordBytes {
+		// Do not pin the memory of one giant word for the tokenizer's life.
+		sc.symbols, sc.queue.items = nil, nil
+	}
 	select {
 	case t.idle <- sc:
 	default: // enough idle ones already
