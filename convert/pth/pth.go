@@ -16,24 +16,11 @@ import (
 	"bytes"
 
 	"github.com/rwkv-tools/rwkv-tools/convert/source"
-	"github.com/rwkv-tools/rwkv-tools/internal/mmap"
 )
 
 // Open maps the file at path and reads it. Close the checkpoint when done;
 // its tensors alias the mapping.
-func Open(path string) (*source.Checkpoint, error) {
-	m, err := mmap.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := OpenBytes(m.Data, path)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	ck.Mapping = m
-	return ck, nil
-}
+func Open(path string) (*source.Checkpoint, error) { return source.OpenMapped(path, OpenBytes) }
 
 // OpenBytes reads a checkpoint held in memory; name is used in errors and
 // as Checkpoint.Path. The tensors alias b.

@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/rwkv-tools/rwkv-tools/convert/source"
-	"github.com/rwkv-tools/rwkv-tools/internal/mmap"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
@@ -40,18 +39,7 @@ const maxNameLen = 1 << 12
 
 // FormatError reports a malformed or unsupported file. Off is the byte
 // offset in the file, or -1 when the problem is not tied to one place.
-type FormatError struct {
-	Path string
-	Off  int64
-	Msg  string
-}
-
-func (e *FormatError) Error() string {
-	if e.Off < 0 {
-		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
-	}
-	return fmt.Sprintf("%s: offset %d: %s", e.Path, e.Off, e.Msg)
-}
+type FormatError = source.FormatError
 
 // rwkv.cpp's type ids are its own (enum rwkv_type), not ggml's.
 type rwkvType struct {
@@ -87,19 +75,7 @@ func typeOf(id int32, version int32) (rwkvType, error) {
 }
 
 // Open maps the file at path and reads it. Close the checkpoint when done.
-func Open(path string) (*source.Checkpoint, error) {
-	m, err := mmap.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := OpenBytes(m.Data, path)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	ck.Mapping = m
-	return ck, nil
-}
+func Open(path string) (*source.Checkpoint, error) { return source.OpenMapped(path, OpenBytes) }
 
 // OpenBytes reads an rwkv.cpp file held in memory; name is used in errors
 // and as Checkpoint.Path. The tensors alias b.

@@ -21,7 +21,6 @@ import (
 	"slices"
 
 	"github.com/rwkv-tools/rwkv-tools/convert/source"
-	"github.com/rwkv-tools/rwkv-tools/internal/mmap"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
@@ -31,33 +30,10 @@ const MaxHeaderLen = 100 << 20
 
 // FormatError reports a malformed or unsupported file. Off is the byte
 // offset in the file, or -1 when the problem is not tied to one place.
-type FormatError struct {
-	Path string
-	Off  int64
-	Msg  string
-}
-
-func (e *FormatError) Error() string {
-	if e.Off < 0 {
-		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
-	}
-	return fmt.Sprintf("%s: offset %d: %s", e.Path, e.Off, e.Msg)
-}
+type FormatError = source.FormatError
 
 // Open maps the file at path and reads it. Close the checkpoint when done.
-func Open(path string) (*source.Checkpoint, error) {
-	m, err := mmap.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := OpenBytes(m.Data, path)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	ck.Mapping = m
-	return ck, nil
-}
+func Open(path string) (*source.Checkpoint, error) { return source.OpenMapped(path, OpenBytes) }
 
 // dtypes maps the safetensors dtype names we read. Others (F64, I64, U8,
 // BOOL, F8_*, ...) are refused by name.

@@ -249,3 +249,36 @@ func (c *Checkpoint) Close() error {
 	}
 	return c.Mapping.Close()
 }
+
+// FormatError reports a malformed or unsupported checkpoint, the way Go's
+// debug/elf does: Off is the byte offset in the file the problem was found
+// at, or -1 when it is not tied to one place (Msg then names the tensor).
+// Every reader returns it.
+type FormatError struct {
+	Path string
+	Off  int64
+	Msg  string
+}
+
+func (e *FormatError) Error() string {
+	if e.Off < 0 {
+		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	}
+	return fmt.Sprintf("%s: offset %d: %s", e.Path, e.Off, e.Msg)
+}
+
+// OpenMapped maps the file at path and parses it with parse (a reader's
+// OpenBytes); the checkpoint owns the mapping and unmaps it on Close.
+func OpenMapped(path string, parse func(b []byte, name string) (*Checkpoint, error)) (*Checkpoint, error) {
+	m, err := mmap.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := parse(m.Data, path)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	ck.Mapping = m
+	return ck, nil
+}
