@@ -376,20 +376,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		return u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
 	case opSHORTBINUNICODE, opBINUNICODE, opBINUNICODE8:
-		var n uint64
-		var err error
-		switch op {
-		case opSHORTBINUNICODE:
-			n, err = u.u8()
-		case opBINUNICODE:
-			n, err = u.u32()
-		default:
-			n, err = u.u64()
-		}
-		if err != nil {
-			return err
-		}
-		b, err := u.take(n)
+		b, err := u.takeSized(op == opSHORTBINUNICODE, op == opBINUNICODE)
 		if err != nil {
 			return err
 		}
@@ -398,20 +385,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		return u.push(string(b))
 	case opSHORTBINBYTES, opBINBYTES, opBINBYTES8:
-		var n uint64
-		var err error
-		switch op {
-		case opSHORTBINBYTES:
-			n, err = u.u8()
-		case opBINBYTES:
-			n, err = u.u32()
-		default:
-			n, err = u.u64()
-		}
-		if err != nil {
-			return err
-		}
-		b, err := u.take(n)
+		b, err := u.takeSized(op == opSHORTBINBYTES, op == opBINBYTES)
 		if err != nil {
 			return err
 		}
@@ -781,4 +755,23 @@ func aType(v any) string {
 		return "an " + n
 	}
 	return "a " + n
+}
+
+// takeSized reads a length prefix (1 byte when short, 4 when long, else 8)
+// and then that many bytes: the SHORT_/BIN/…8 string and bytes opcodes.
+func (u *unpickler) takeSized(short, long bool) ([]byte, error) {
+	var n uint64
+	var err error
+	switch {
+	case short:
+		n, err = u.u8()
+	case long:
+		n, err = u.u32()
+	default:
+		n, err = u.u64()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u.take(n)
 }
