@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rwkv-tools/rwkv-tools/convert"
+	"github.com/rwkv-tools/rwkv-tools/internal/rusage"
 )
 
 type convertOptions struct {
@@ -84,8 +85,12 @@ func runConvert(cmd *cobra.Command, opts *convertOptions) error {
 	if rep.Tokenizer != "" {
 		tok = "tokenizer " + filepath.Base(rep.Tokenizer)
 	}
-	fmt.Fprintf(opts.IO.Out, "wrote %s: %d tensors %v, %s, %s in %.2fs\n",
+	fmt.Fprintf(opts.IO.Out, "wrote %s: %d tensors %v, %s, %s in %.2fs",
 		opts.Output, len(rep.Tensors), counts, tok, humanBytes(rep.OutBytes), time.Since(start).Seconds())
+	if rss := rusage.PeakRSS(); rss > 0 {
+		fmt.Fprintf(opts.IO.Out, ", peak RSS %s", humanBytes(rss))
+	}
+	fmt.Fprintln(opts.IO.Out)
 	return nil
 }
 
