@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"tokenizer":           {"golang.org/x/text"},
 	"internal/mmap":       {"golang.org/x/sys/unix"},
 	"internal/buildinfo":  {},
+	"internal/rusage":     {},
 	"internal/atomicfile": {},
 	"internal/testutil":   {},
 	"internal/demo":       {},
