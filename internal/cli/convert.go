@@ -2,7 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +64,20 @@ func runConvert(cmd *cobra.Command, opts *convertOptions) error {
 		opts.Output = strings.TrimSuffix(opts.Input, filepath.Ext(opts.Input)) + ".gguf"
 	}
 	start := time.Now()
-	rep, err := convert.Convert(cmd.Context(), opts.Input, opts.Output, convert.Options{DType: dt, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer})
+	copts := convert.Options{DType: dt, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer}
+	if !opts.Quiet && isTerminal(opts.IO.ErrOut) {
+		copts.Progress = func(done, total int, name string) {
+			if done == total {
+				fmt.Fprintf(opts.IO.ErrOut, "\r\033[K")
+				return
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "\r\033[K[%d/%d] %s", done+1, total, name)
+		}
+	}
+	rep, err := convert.Convert(cmd.Context(), opts.Input, opts.Output, copts)
+	if copts.Progress != nil && err != nil {
+		fmt.Fprintln(opts.IO.ErrOut)
+	}
 	if err != nil {
 		return err
 	}
@@ -77,15 +93,21 @@ func runConvert(cmd *cobra.Command, opts *convertOptions) error {
 	d := rep.Detection.Dims
 	fmt.Fprintf(opts.IO.Out, "%s (%s, %s): vocab %d, n_embd %d, %d layers, ffn %d\n",
 		opts.Input, rep.Format, rep.Detection.Variant, d.Vocab, d.Embd, d.Layers, d.FFN)
-	counts := map[string]int{}
+	countOf := map[string]int{}
 	for _, t := range rep.Tensors {
-		counts[t.From.String()+"→"+t.To.String()]++
+		countOf[t.From.String()+"→"+t.To.String()]++
 	}
+	var kinds []string
+	for k, n := range countOf {
+		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
+	}
+	slices.Sort(kinds)
+	counts := strings.Join(kinds, ", ")
 	tok := "no tokenizer"
 	if rep.Tokenizer != "" {
 		tok = "tokenizer " + filepath.Base(rep.Tokenizer)
 	}
-	fmt.Fprintf(opts.IO.Out, "wrote %s: %d tensors %v, %s, %s in %.2fs",
+	fmt.Fprintf(opts.IO.Out, "wrote %s: %d tensors (%s), %s, %s in %.2fs",
 		opts.Output, len(rep.Tensors), counts, tok, humanBytes(rep.OutBytes), time.Since(start).Seconds())
 	if rss := rusage.PeakRSS(); rss > 0 {
 		fmt.Fprintf(opts.IO.Out, ", peak RSS %s", humanBytes(rss))
@@ -104,4 +126,15 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// isTerminal reports whether w is a character device (a terminal), where a
+// progress line makes sense; logs and pipes get none.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
