@@ -9,8 +9,10 @@
 //     rwkv_vocab_v20230424.txt (RWKV-4 World, RWKV-5/6/7). Same ids as
 //     ChatRWKV's TRIE_TOKENIZER.
 //
-// Load detects the kind from the file content; ParseHFJSON, ParseWorld and
-// FromGGUFVocab build tokenizers from memory.
+// Both implement Tokenizer. Load detects the kind from the file content
+// (a JSON object is a tokenizer.json); LoadHFJSON and LoadWorld read one
+// kind; Parse, ParseHFJSON and ParseWorld take the content in memory;
+// FromGGUFVocab rebuilds a tokenizer from GGUF metadata.
 //
 // # BPE pipeline
 //
@@ -25,15 +27,16 @@
 //     default.
 //  2. Each remaining piece is normalized (20B: NFC, golang.org/x/text).
 //  3. Added tokens with normalized=true (20B: runs of 24…2 spaces,
-//     ids 50254…50276) are split out, leftmost-longest. So "a  b" is
-//     a, "  ", b — the b gets no 'Ġ'.
+//     ids 50254…50276) are split out, leftmost-longest. So "a", two
+//     spaces, "b" encodes as a, 50276, b: the b gets no 'Ġ' prefix.
 //  4. Pieces are pre-tokenized with the GPT-2 pattern
 //     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //     by a hand-written scanner (Go's regexp has no look-ahead);
 //     \s is unicode.IsSpace, \p{L} unicode.IsLetter, \p{N} unicode.IsNumber.
 //  5. Each pre-token's bytes become byte-level symbols (GPT-2
 //     bytes_to_unicode) and are merged by merge rank, leftmost first among
-//     equal ranks. A bounded word cache makes repeated words cheap.
+//     equal ranks. A bounded word cache (one per concurrent caller, so
+//     lookups take no lock) makes repeated words cheap.
 //
 // No BOS/EOS is added. Decode maps each token through the inverse byte map,
 // or emits its UTF-8 text when it is not made of byte-level symbols (added

@@ -26,8 +26,8 @@ func LoadHFJSON(path string) (*BPE, error) {
 //   - model: type "BPE"; merges as "a b" strings or ["a","b"] arrays;
 //     dropout null or 0; continuing_subword_prefix / end_of_word_suffix
 //     null or ""; ignore_merges honoured; unk_token, fuse_unk and
-//     byte_fallback are accepted because with a vocabulary that covers all
-//     256 bytes (required) they never take effect.
+//     byte_fallback are accepted because they never take effect: every
+//     byte that occurs in UTF-8 must have a byte-level token (checked).
 //   - normalizer: null, NFC, NFD, NFKC or NFKD.
 //   - pre_tokenizer: ByteLevel with add_prefix_space false (use_regex
 //     honoured, default true).
