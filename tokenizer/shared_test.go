@@ -162,6 +162,20 @@ func TestNeoXGoldenVectors(t *testing.T) {
 			t.Errorf("Encode(%q) = %v, want %v", c.text, got, c.want)
 		}
 	}
+	// Prefixes quoted in docs/GO-NOTES.md §1.4 (same Python port), where a
+	// Go tokenizer that ignores the space-run tokens and the look-ahead
+	// gets them wrong.
+	for _, c := range []struct {
+		text string
+		want []int
+	}{
+		{"  leading", []int{50276, 16378}},
+		{"\n\n\tTabbed", []int{535, 186}},
+	} {
+		if got := tok.Encode(c.text); len(got) < len(c.want) || !slices.Equal(got[:len(c.want)], c.want) {
+			t.Errorf("Encode(%q) = %v, want it to start with %v", c.text, got, c.want)
+		}
+	}
 }
 
 // Golden vectors from docs/ARCHITECTURES.md §11.2: rwkv.cpp's
