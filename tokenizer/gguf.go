@@ -29,7 +29,7 @@ const (
 // GGUFNormalizerKey is the GGUF metadata key under which rwkv-tools stores
 // GGUFVocab.Normalizer. llama.cpp has no such key (it does not normalize);
 // the key is ours, so a reader that lacks it gets no normalization.
-const GGUFNormalizerKey = "rwkv_tools.tokenizer.normalizer"
+const GGUFNormalizerKey = "rwkvtools.tokenizer.normalizer"
 
 // GGUFVocab is a tokenizer vocabulary as llama.cpp stores it in GGUF
 // metadata. Field → key:
