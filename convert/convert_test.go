@@ -301,6 +301,12 @@ func TestRejectsBadInput(t *testing.T) {
 			}
 			writeSafetensors(t, p, ts)
 		}, "-Inf"},
+		{"GPT-NeoX", func(t *testing.T, p string) {
+			writeSafetensors(t, p, []stTensor{{"gpt_neox.embed_in.weight", "BF16", []int64{2}, bf16(1, 2)}})
+		}, "GPT-NeoX (Pythia)"},
+		{"HF RWKV naming", func(t *testing.T, p string) {
+			writeSafetensors(t, p, []stTensor{{"rwkv.embeddings.weight", "BF16", []int64{2}, bf16(1, 2)}})
+		}, "Hugging Face transformers naming"},
 		{"not RWKV", func(t *testing.T, p string) {
 			writeSafetensors(t, p, []stTensor{{"model.embed.weight", "BF16", []int64{2}, bf16(1, 2)}})
 		}, "not an RWKV checkpoint"},

@@ -25,7 +25,9 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 		switch {
 		case t.Name == "_strategy" || t.Name == "_version" || t.Name == "_rescale_layer":
 			return det, fmt.Errorf("%s: this is a ChatRWKV-converted file (key %q), not a raw checkpoint; convert the original .pth instead", ck.Path, t.Name)
-		case strings.HasPrefix(t.Name, "rwkv.") || strings.HasPrefix(t.Name, "model.layers.") || strings.HasPrefix(t.Name, "gpt_neox."):
+		case strings.HasPrefix(t.Name, "gpt_neox."):
+			return det, fmt.Errorf("%s: tensor %q: this is a GPT-NeoX (Pythia) checkpoint; the Transformer baseline is not yet supported by rwkv-tools", ck.Path, t.Name)
+		case strings.HasPrefix(t.Name, "rwkv.") || strings.HasPrefix(t.Name, "model.layers."):
 			return det, fmt.Errorf("%s: tensor %q uses Hugging Face transformers naming, which is not supported; use the original BlinkDL checkpoint", ck.Path, t.Name)
 		}
 	}
