@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/rwkv-tools/rwkv-tools/internal/atomicfile"
 )
 
 // MaxWriteNameLen is the longest tensor name Write accepts: ggml stores
@@ -54,60 +54,14 @@ func WriteFile(ctx context.Context, path string, md Metadata, tensors []WriteTen
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	perm := fs.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		perm = st.Mode().Perm()
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	// A flag rather than the returned error, so that a panicking Write
-	// func does not leave the temporary file behind either.
-	renamed := false
-	defer func() {
-		if !renamed {
-			tmp.Close() // may already be closed; the error is moot
-			os.Remove(tmp.Name())
+	return atomicfile.Write(path, func(f *os.File) error {
+		if err := write(ctx, f, md, tensors); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
-	}()
-	if err := write(ctx, tmp, md, tensors); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	// A cancellation that arrived during the last tensor still wins: the
-	// caller must be able to rely on "cancelled => no file".
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	// Sync before rename, or a crash can leave a complete-looking name
-	// over incomplete data.
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	renamed = true
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes a rename durable. It is best effort: some systems cannot
-// open or sync a directory, and by now the file itself is complete.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	d.Close()
+		// A cancellation that arrived during the last tensor still wins:
+		// the caller must be able to rely on "cancelled => no file".
+		return ctx.Err()
+	})
 }
 
 // plannedTensor is a validated tensor with its size and offset.

@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"internal/testutil":   {},
 	"internal/demo":       {},
 	"internal/depcheck":   {},
-	"format":              {"quant", "internal/mmap"},
+	"format":              {"quant", "internal/mmap", "internal/atomicfile"},
 	"convert/source":      {"quant", "internal/mmap"},
 	"convert/pth":         {"convert/source", "quant", "internal/mmap"},
 	"convert/safetensors": {"convert/source", "quant", "internal/mmap"},
