@@ -50,22 +50,15 @@ func encodeTensor(w io.Writer, name string, src []byte, srcType, dstType quant.D
 			for j, x := range v {
 				binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
 			}
-		case quant.F16:
-			for j, x := range v {
-				h := quant.F32ToF16(x)
-				if h&0x7c00 == 0x7c00 {
-					return st, fmt.Errorf("tensor %s: element %d = %g exceeds the f16 range (±65504); use --dtype bf16 or f32", name, i0+j, x)
-				}
-				if h&0x7fff == 0 && x != 0 {
-					st.flushed++
-				}
-				binary.LittleEndian.PutUint16(b[2*j:], h)
+		case quant.F16, quant.BF16:
+			conv, expMask, hint := quant.F32ToF16, uint16(0x7c00), "the f16 range (±65504); use --dtype bf16 or f32"
+			if dstType == quant.BF16 {
+				conv, expMask, hint = quant.F32ToBF16, 0x7f80, "the bf16 range"
 			}
-		case quant.BF16:
 			for j, x := range v {
-				h := quant.F32ToBF16(x)
-				if h&0x7f80 == 0x7f80 {
-					return st, fmt.Errorf("tensor %s: element %d = %g exceeds the bf16 range", name, i0+j, x)
+				h := conv(x)
+				if h&expMask == expMask { // the input is finite, so this is overflow
+					return st, fmt.Errorf("tensor %s: element %d = %g exceeds %s", name, i0+j, x, hint)
 				}
 				if h&0x7fff == 0 && x != 0 {
 					st.flushed++

@@ -298,17 +298,9 @@ func (t *BPE) Encode(text string) []int {
 	sc := t.takeScratch()
 	defer t.putScratch(sc)
 	ids := make([]int, 0, len(text)/4+1)
-	for rest := text; rest != ""; {
-		pos, length, id := findAdded(t.rawAdded, rest)
-		if pos < 0 {
-			ids = t.appendNormalized(ids, rest, sc)
-			break
-		}
-		ids = t.appendNormalized(ids, rest[:pos], sc)
-		ids = append(ids, int(id))
-		rest = rest[pos+length:]
-	}
-	return ids
+	return appendSplitByAdded(ids, text, t.rawAdded, func(ids []int, piece string) []int {
+		return t.appendNormalized(ids, piece, sc)
+	})
 }
 
 // neverInUTF8 reports whether byte b cannot occur in valid UTF-8.
@@ -342,13 +334,20 @@ func (t *BPE) appendNormalized(ids []int, piece string, sc *bpeScratch) []int {
 	if piece == "" {
 		return ids
 	}
-	for rest := t.normalize(piece); rest != ""; {
-		pos, length, id := findAdded(t.normAdded, rest)
+	return appendSplitByAdded(ids, t.normalize(piece), t.normAdded, func(ids []int, piece string) []int {
+		return t.appendPreTokenized(ids, piece, sc)
+	})
+}
+
+// appendSplitByAdded splits text at the added tokens of m (leftmost-longest),
+// appending each token's id and passing the text between them to between.
+func appendSplitByAdded(ids []int, text string, m *byteTrie, between func(ids []int, piece string) []int) []int {
+	for rest := text; rest != ""; {
+		pos, length, id := findAdded(m, rest)
 		if pos < 0 {
-			ids = t.appendPreTokenized(ids, rest, sc)
-			break
+			return between(ids, rest)
 		}
-		ids = t.appendPreTokenized(ids, rest[:pos], sc)
+		ids = between(ids, rest[:pos])
 		ids = append(ids, int(id))
 		rest = rest[pos+length:]
 	}
