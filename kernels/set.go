@@ -25,7 +25,7 @@ var Generic = Set{
 }
 
 // Available lists the kernel sets this CPU can run, Generic first.
-func Available() []Set { return []Set{Generic} }
+func Available() []Set { return append([]Set(nil), available...) }
 
 // KernelsEnv selects a kernel set by name, for debugging and A/B runs.
 const KernelsEnv = "RWKV_KERNELS"
