@@ -1,7 +1,8 @@
 // Package quant is the executable specification of every element type that
 // rwkv-tools stores: the type table (ids, block sizes), lossless and
-// round-to-nearest-even conversions between f32, f16 and bf16, and (later)
-// the ggml reference block quantizers. It is a leaf package: stdlib only.
+// round-to-nearest-even conversions between f32, f16 and bf16, and byte-exact
+// ports of ggml's reference block quantizers (QuantizeRow, DequantizeRow).
+// It is a leaf package: stdlib only.
 package quant
 
 import "fmt"
