@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
@@ -124,19 +125,61 @@ func TestBest(t *testing.T) {
 	}
 }
 
+// BenchmarkMatVec times one 768x3072 matvec per set and type (GB/s of
+// weights). The -dram case rotates over 64 distinct copies (> 256 MiB, past
+// the L3) so every call streams its weights from memory.
 func BenchmarkMatVec(b *testing.B) {
+	const rows, cols, copies = 768, 3072, 64
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
-		t := &testing.T{}
-		m, _ := randomMatrix(t, rng, dt, 768, 3072)
-		x := make([]float32, 3072)
-		dst := make([]float32, 768)
-		p := NewPool(Generic, 1)
-		b.Run("type="+dt.String()+"/768x3072", func(b *testing.B) {
-			b.SetBytes(m.Bytes())
-			for b.Loop() {
-				p.MatVec(dst, m, x)
-			}
-		})
+	x := make([]float32, cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
 	}
+	dst := make([]float32, rows)
+	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+		m, _ := randomMatrix(&testing.T{}, rng, dt, rows, cols)
+		var cold []Matrix // built on first use, shared by the sets
+		for _, set := range Available() {
+			p := NewPool(set, 1)
+			name := "kernel=" + set.Name + "/type=" + dt.String() + "/768x3072"
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(m.Bytes())
+				for b.Loop() {
+					p.MatVec(dst, m, x)
+				}
+			})
+			b.Run(name+"-dram", func(b *testing.B) {
+				if cold == nil {
+					cold = copyMatrix(b, m, copies)
+				}
+				b.SetBytes(m.Bytes())
+				i := 0
+				for b.Loop() {
+					p.MatVec(dst, cold[i%copies], x)
+					i++
+				}
+			})
+		}
+	}
+}
+
+// copyMatrix returns n copies of m in separate allocations.
+func copyMatrix(b *testing.B, m Matrix, n int) []Matrix {
+	var src []byte
+	switch m.DType {
+	case quant.F32:
+		src = unsafe.Slice((*byte)(unsafe.Pointer(&m.f32[0])), m.Bytes())
+	default:
+		src = unsafe.Slice((*byte)(unsafe.Pointer(&m.u16[0])), m.Bytes())
+	}
+	out := make([]Matrix, n)
+	for i := range out {
+		buf := append([]byte(nil), src...)
+		c, err := NewMatrix(m.DType, m.Rows, m.Cols, buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[i] = c
+	}
+	return out
 }
