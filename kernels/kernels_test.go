@@ -183,3 +183,28 @@ func copyMatrix(b *testing.B, m Matrix, n int) []Matrix {
 	}
 	return out
 }
+
+// BenchmarkMatMul is sequence mode: one 768x3072 matrix against 16 vectors
+// (compute-bound; B/s counts the weights once per call).
+func BenchmarkMatMul(b *testing.B) {
+	const rows, cols, T = 768, 3072, 16
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := make([]float32, T*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	dst := make([]float32, T*rows)
+	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+		m, _ := randomMatrix(&testing.T{}, rng, dt, rows, cols)
+		for _, set := range Available() {
+			p := NewPool(set, 1)
+			b.Run("kernel="+set.Name+"/type="+dt.String()+"/768x3072/T=16", func(b *testing.B) {
+				b.SetBytes(m.Bytes())
+				for b.Loop() {
+					p.MatMul(dst, m, x, T)
+				}
+				b.ReportMetric(2*rows*cols*T*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
