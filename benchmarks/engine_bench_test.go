@@ -24,7 +24,20 @@ var dims169M = arch.Dims{Vocab: 50277, Embd: 768, Layers: 12, FFN: 3072}
 var (
 	modelsMu sync.Mutex
 	models   = map[quant.DType]string{}
+	benchDir string // synthetic models live here for one run, removed after
 )
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rwkv-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	benchDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // syntheticModel writes (once per run) a random-weight RWKV-4 GGUF file of
 // the given dims with matrices of type dt, through the same writer the
@@ -39,11 +52,7 @@ func syntheticModel(b *testing.B, dt quant.DType) string {
 	if p, ok := models[dt]; ok {
 		return p
 	}
-	dir, err := os.MkdirTemp("", "rwkv-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := filepath.Join(dir, "rwkv4-169m-"+dt.String()+".gguf")
+	p := filepath.Join(benchDir, "rwkv4-169m-"+dt.String()+".gguf")
 	if err := writeSynthetic(p, dims169M, dt); err != nil {
 		b.Fatal(err)
 	}
