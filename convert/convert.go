@@ -139,7 +139,7 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 				if err != nil {
 					return fmt.Errorf("%s: %w", in, err)
 				}
-				st, err := encodeTensor(w, p.spec.Name, data, p.src.DType, p.to, p.transform)
+				st, err := encodeTensor(w, p.spec.Name, data, p.src.NumElements(), p.src.DType, p.to, p.transform)
 				if err != nil {
 					return fmt.Errorf("%s: %w", in, err)
 				}
@@ -232,9 +232,6 @@ func planTensors(ck *source.Checkpoint, det Detection, choice DTypeChoice, rep *
 			return nil, fmt.Errorf("%s: tensor %s has shape %v, but the other tensors imply %v (vocab %d, n_embd %d, ffn %d)",
 				ck.Path, src.Name, src.Shape, spec.Shape, det.Dims.Vocab, det.Dims.Embd, det.Dims.FFN)
 		}
-		if src.DType.BlockLen() > 1 {
-			return nil, fmt.Errorf("%s: tensor %s is %v-quantized; reading quantized rwkv.cpp files is not supported yet, use its FP32 or FP16 file", ck.Path, src.Name, src.DType)
-		}
 		to, err := storageType(spec.Role, choice, src.DType)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", src.Name, err)
@@ -292,6 +289,13 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 		KeySourceSHA256:                     format.String(sum),
 		KeySourceFormat:                     format.String(string(ck.Format)),
 		KeySourceVariant:                    format.String(det.Variant),
+	}
+	for _, p := range plan {
+		if p.to.BlockLen() > 1 {
+			// ggml's current block layouts (QK 32; rwkv.cpp file version 101).
+			md["general.quantization_version"] = format.Uint32(2)
+			break
+		}
 	}
 	var transforms []string
 	for _, p := range plan {

@@ -419,3 +419,122 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRWKVCppQuantized: a quantized rwkv.cpp file keeps its ggml blocks
+// byte for byte with --dtype source (file_type and quantization_version
+// recorded), and --dtype f32 stores exactly quant.DequantizeRow's values.
+func TestRWKVCppQuantized(t *testing.T) {
+	for _, c := range []struct {
+		file     string
+		dt       quant.DType
+		fileType uint32
+	}{
+		{"tiny-rwkv-4v0-660K-Q5_0.bin", quant.Q5_0, 8},
+		{"tiny-rwkv-4v0-660K-Q5_1.bin", quant.Q5_1, 9},
+		{"quantized/tiny-rwkv-4v0-660K-FP32-to-Q4_0.bin", quant.Q4_0, 2},
+		{"quantized/tiny-rwkv-4v0-660K-FP32-to-Q4_1.bin", quant.Q4_1, 3},
+		{"quantized/tiny-rwkv-4v0-660K-FP32-to-Q8_0.bin", quant.Q8_0, 7},
+	} {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			in := testutil.Shared(t, append([]string{"fixtures", "rwkvcpp"}, strings.Split(c.file, "/")...)...)
+			ck, err := ckpt.Open(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ck.Close()
+			const name, srcName = "blk.1.time_mix_key.weight", "blocks.1.att.key.weight"
+			src := ck.Tensor(srcName)
+			if src == nil || src.DType != c.dt {
+				t.Fatalf("%s: %+v", srcName, src)
+			}
+			srcBytes, err := src.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			out, rep := convertTo(t, in, DTypeSource)
+			quantized := 0
+			for _, tr := range rep.Tensors {
+				if tr.From != tr.To && tr.From != quant.F32 {
+					t.Errorf("--dtype source: %s %v → %v", tr.Name, tr.From, tr.To)
+				}
+				if tr.To == c.dt {
+					quantized++
+				}
+			}
+			if quantized != 28 { // 7 matrices × 4 layers; emb and head stay F32
+				t.Errorf("%d %v tensors, want 28", quantized, c.dt)
+			}
+			f, err := format.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if ft, err := f.Metadata.Uint("general.file_type"); err != nil || ft != uint64(c.fileType) {
+				t.Errorf("general.file_type = %d (%v), want %d", ft, err, c.fileType)
+			}
+			if qv, err := f.Metadata.Uint("general.quantization_version"); err != nil || qv != 2 {
+				t.Errorf("general.quantization_version = %d (%v), want 2", qv, err)
+			}
+			ti, got, err := f.Tensor(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ti.DType != c.dt || !bytes.Equal(got, srcBytes) {
+				t.Errorf("--dtype source: %s is %v, bytes equal: %v", name, ti.DType, bytes.Equal(got, srcBytes))
+			}
+
+			out32, _ := convertTo(t, in, DTypeF32)
+			f32, err := format.Open(out32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f32.Close()
+			if _, err := f32.Metadata.Uint("general.quantization_version"); err == nil {
+				t.Error("--dtype f32 output has general.quantization_version")
+			}
+			ti, got, err = f32.Tensor(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, src.NumElements())
+			if err := quant.DequantizeRow(c.dt, want, srcBytes); err != nil {
+				t.Fatal(err)
+			}
+			if ti.DType != quant.F32 || len(got) != 4*len(want) {
+				t.Fatalf("--dtype f32: %s is %v, %d bytes", name, ti.DType, len(got))
+			}
+			for i, w := range want {
+				if g := binary.LittleEndian.Uint32(got[4*i:]); g != math.Float32bits(w) {
+					t.Fatalf("--dtype f32: %s[%d] = %g, dequantized %g", name, i, math.Float32frombits(g), w)
+				}
+			}
+		})
+	}
+}
+
+// TestEncodeBlocks: block data is length-checked, and a non-finite value
+// (an f16 scale of Inf) is refused whether the blocks are kept or decoded.
+func TestEncodeBlocks(t *testing.T) {
+	blk := make([]byte, 34) // one Q8_0 block
+	blk[2] = 1
+	var buf bytes.Buffer
+	if _, err := encodeTensor(&buf, "w", blk, 32, quant.Q8_0, quant.Q8_0, nil); err != nil || !bytes.Equal(buf.Bytes(), blk) {
+		t.Fatalf("kept block: %v, %x", err, buf.Bytes())
+	}
+	if _, err := encodeTensor(&buf, "w", blk[:33], 32, quant.Q8_0, quant.Q8_0, nil); err == nil {
+		t.Error("short block accepted")
+	}
+	if _, err := encodeTensor(&buf, "w", blk, 64, quant.Q8_0, quant.F32, nil); err == nil {
+		t.Error("64 elements from one block accepted")
+	}
+	if _, err := encodeTensor(&buf, "w", blk, 32, quant.Q8_0, quant.Q4_0, nil); err == nil {
+		t.Error("re-quantizing accepted")
+	}
+	binary.LittleEndian.PutUint16(blk, 0x7c00) // d = +Inf
+	for _, to := range []quant.DType{quant.Q8_0, quant.F32} {
+		if _, err := encodeTensor(&buf, "w", blk, 32, quant.Q8_0, to, nil); err == nil || !strings.Contains(err.Error(), "non-finite") {
+			t.Errorf("Inf scale, to %v: %v", to, err)
+		}
+	}
+}

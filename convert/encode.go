@@ -18,20 +18,43 @@ type encodeStats struct {
 	flushed int64 // nonzero values that became zero in the stored type
 }
 
-// encodeTensor streams src (elements of srcType, C order) into w as
+// encodeTensor streams src (n elements of srcType, C order) into w as
 // dstType, applying transform (may be nil) to each value. Non-finite input
 // or output is refused with the element index, and so is a finite value
-// that overflows the stored type.
-func encodeTensor(w io.Writer, name string, src []byte, srcType, dstType quant.DType, transform func(float32) float32) (encodeStats, error) {
+// that overflows the stored type. A block-quantized source kept in its own
+// type is copied byte for byte (after the same finiteness check on its
+// dequantized values); otherwise it is dequantized with quant.DequantizeRow.
+// Blocks never straddle rows, so whole-block chunks are whole-row work.
+func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstType quant.DType, transform func(float32) float32) (encodeStats, error) {
 	var st encodeStats
-	es := srcType.BlockBytes()
-	n := len(src) / es
-	vals := make([]float32, min(n, chunkElems))
-	out := make([]byte, len(vals)*dstType.BlockBytes())
-	for i0 := 0; i0 < n; i0 += chunkElems {
-		i1 := min(i0+chunkElems, n)
+	want, err := srcType.RowBytes(n)
+	if err != nil {
+		return st, fmt.Errorf("tensor %s: %w", name, err)
+	}
+	if want != int64(len(src)) {
+		return st, fmt.Errorf("tensor %s: %d bytes of %v data, %d elements need %d", name, len(src), srcType, n, want)
+	}
+	keep := srcType.BlockLen() > 1 && dstType == srcType
+	if keep && transform != nil {
+		return st, fmt.Errorf("tensor %s: a transform cannot be applied to %v data kept as is", name, srcType)
+	}
+	if !keep && dstType.BlockLen() > 1 {
+		return st, fmt.Errorf("tensor %s: cannot encode %v to %v", name, srcType, dstType)
+	}
+	// byteAt is the offset of element i, a multiple of the block length.
+	byteAt := func(t quant.DType, i int) int { return i / t.BlockLen() * t.BlockBytes() }
+	vals := make([]float32, min(int(n), chunkElems))
+	var out []byte
+	if !keep {
+		out = make([]byte, byteAt(dstType, len(vals)))
+	}
+	for i0 := 0; i0 < int(n); i0 += chunkElems {
+		i1 := min(i0+chunkElems, int(n))
 		v := vals[:i1-i0]
-		decode(v, src[i0*es:i1*es], srcType)
+		raw := src[byteAt(srcType, i0):byteAt(srcType, i1)]
+		if err := quant.DequantizeRow(srcType, v, raw); err != nil {
+			return st, fmt.Errorf("tensor %s: %w", name, err)
+		}
 		for j, x := range v {
 			if isNonFinite(x) {
 				return st, fmt.Errorf("tensor %s: element %d is %v; refusing to convert a checkpoint with non-finite weights", name, i0+j, x)
@@ -43,6 +66,12 @@ func encodeTensor(w io.Writer, name string, src []byte, srcType, dstType quant.D
 				}
 				v[j] = y
 			}
+		}
+		if keep {
+			if _, err := w.Write(raw); err != nil {
+				return st, err
+			}
+			continue
 		}
 		b := out[:len(v)*dstType.BlockBytes()]
 		switch dstType {
@@ -76,23 +105,3 @@ func encodeTensor(w io.Writer, name string, src []byte, srcType, dstType quant.D
 }
 
 func isNonFinite(x float32) bool { return math.Float32bits(x)&0x7f800000 == 0x7f800000 }
-
-// decode converts little-endian elements of t to float32 (exactly).
-func decode(dst []float32, src []byte, t quant.DType) {
-	switch t {
-	case quant.F32:
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-		}
-	case quant.F16:
-		for i := range dst {
-			dst[i] = quant.F16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-		}
-	case quant.BF16:
-		for i := range dst {
-			dst[i] = quant.BF16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-		}
-	default:
-		panic("decode: unsupported type " + t.String())
-	}
-}

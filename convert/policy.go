@@ -28,7 +28,9 @@ func ParseDType(s string) (DTypeChoice, error) {
 
 // storageType is the one dtype policy: vectors (norms, mixes, decays) are
 // always F32 because they are small and numerically sensitive (docs/
-// ARCHITECTURES.md §9); matrices follow the user's choice.
+// ARCHITECTURES.md §9); matrices follow the user's choice. With source, a
+// block-quantized matrix (rwkv.cpp Q4/Q5/Q8 files) keeps its ggml blocks:
+// re-encoding could only lose more; f32/f16/bf16 dequantize it.
 func storageType(role arch.Role, choice DTypeChoice, src quant.DType) (quant.DType, error) {
 	if role == arch.Vector {
 		return quant.F32, nil
@@ -42,7 +44,7 @@ func storageType(role arch.Role, choice DTypeChoice, src quant.DType) (quant.DTy
 		return quant.BF16, nil
 	case DTypeSource:
 		switch src {
-		case quant.F32, quant.F16, quant.BF16:
+		case quant.F32, quant.F16, quant.BF16, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0:
 			return src, nil
 		}
 		return 0, fmt.Errorf("source type %v cannot be kept as is", src)
@@ -59,6 +61,16 @@ func fileType(main quant.DType) uint32 {
 		return 1 // MOSTLY_F16
 	case quant.BF16:
 		return 32 // MOSTLY_BF16
+	case quant.Q4_0:
+		return 2 // MOSTLY_Q4_0
+	case quant.Q4_1:
+		return 3 // MOSTLY_Q4_1
+	case quant.Q8_0:
+		return 7 // MOSTLY_Q8_0
+	case quant.Q5_0:
+		return 8 // MOSTLY_Q5_0
+	case quant.Q5_1:
+		return 9 // MOSTLY_Q5_1
 	}
 	return 0
 }

@@ -54,7 +54,7 @@ func avx2Dot(m Matrix, r int, x []float32) float32 {
 		w := m.u16[r*c : (r+1)*c]
 		return dotBF16AVX2(&w[0], &x[0], c)
 	}
-	panic("kernels: unsupported matrix type " + m.DType.String())
+	return dotQ(m.DType, m.qRow(r), x) // block types: the generic dot
 }
 
 func avx2MatVecRows(dst []float32, m Matrix, x []float32, r0, r1 int) {

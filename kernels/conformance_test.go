@@ -11,13 +11,32 @@ import (
 
 var dtypes = []quant.DType{quant.F32, quant.F16, quant.BF16}
 
-// offsetMatrix builds a [rows][cols] matrix of dt starting off elements into
-// a larger buffer, so rows start at arbitrary alignments, and with values
-// drawn by gen (rounded to dt).
+// qtypes are ggml's block types; their rows are whole 32-element blocks.
+var qtypes = []quant.DType{quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0}
+
+// offsetMatrix builds a [rows][cols] matrix of dt starting off elements
+// (bytes, for block types) into a larger buffer, so rows start at arbitrary
+// alignments, and with values drawn by gen (rounded or quantized to dt).
 func offsetMatrix(dt quant.DType, rows, cols, off int, gen func(i int) float32) Matrix {
 	n := rows * cols
 	m := Matrix{DType: dt, Rows: rows, Cols: cols}
 	switch dt {
+	case quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0:
+		rb, err := dt.RowBytes(int64(cols))
+		if err != nil {
+			panic(err)
+		}
+		buf := make([]byte, off+rows*int(rb)+8)
+		row := make([]float32, cols)
+		for r := 0; r < rows; r++ {
+			for c := range row {
+				row[c] = gen(r*cols + c)
+			}
+			if err := quant.QuantizeRow(dt, buf[off+r*int(rb):off+(r+1)*int(rb)], row); err != nil {
+				panic(err)
+			}
+		}
+		m.q, m.rowBytes = buf[off:off+rows*int(rb)], int(rb)
 	case quant.F32:
 		buf := make([]float32, off+n+8)
 		for i := 0; i < n; i++ {
@@ -92,11 +111,16 @@ func TestConformance(t *testing.T) {
 	for n := 0; n <= 67; n++ {
 		lengths = append(lengths, n)
 	}
+	qlengths := []int{32, 64, 96, 160, 768, 3072, 4096}
 	const T, guard = 3, 5
 	const sentinel = float32(-7777.25)
 	for _, set := range Available() {
-		for _, dt := range dtypes {
-			for _, cols := range lengths {
+		for _, dt := range append(dtypes, qtypes...) {
+			lens := lengths
+			if dt.BlockLen() > 1 {
+				lens = qlengths
+			}
+			for _, cols := range lens {
 				rowCounts := []int{1, 2, 5}
 				if cols > 1000 {
 					rowCounts = []int{1, 3}
@@ -109,6 +133,9 @@ func TestConformance(t *testing.T) {
 
 						want := make([]float32, T*rows)
 						Generic.MatMulRows(want, m, x, T, 0, rows)
+						if dt.BlockLen() > 1 && set.Name == Generic.Name {
+							checkBlockReference(t, name, m, x, T, want)
+						}
 
 						// MatVec on the full range, with guards both sides.
 						vec := make([]float32, guard+T*rows+guard)
@@ -159,6 +186,35 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// checkBlockReference holds Generic on a block-quantized matrix (got is
+// [T][rows] from MatMulRows) to a float64 dot over quant.DequantizeRow, and
+// to dotF32 of the dequantized row bit for bit (the documented order).
+func checkBlockReference(t *testing.T, name string, m Matrix, x []float32, T int, got []float32) {
+	t.Helper()
+	w := make([]float32, m.Cols)
+	for r := 0; r < m.Rows; r++ {
+		rb := m.Bytes() / int64(m.Rows)
+		if err := quant.DequantizeRow(m.DType, w, m.q[int64(r)*rb:int64(r+1)*rb]); err != nil {
+			t.Fatal(err)
+		}
+		for tt := 0; tt < T; tt++ {
+			xt := x[tt*m.Cols : (tt+1)*m.Cols]
+			var want, mag float64
+			for c := range w {
+				want += float64(w[c]) * float64(xt[c])
+				mag += math.Abs(float64(w[c]) * float64(xt[c]))
+			}
+			g := got[tt*m.Rows+r]
+			if d := math.Abs(float64(g) - want); !(d <= 1e-5*mag+1e-30) {
+				t.Fatalf("%s [%d][%d]: %g, float64 reference %g", name, tt, r, g, want)
+			}
+			if f := dotF32(w, xt); math.Float32bits(f) != math.Float32bits(g) {
+				t.Fatalf("%s [%d][%d]: %g, dotF32 of the dequantized row %g (must be bit-identical)", name, tt, r, g, f)
+			}
+		}
+	}
+}
+
 // TestThreadsIdentical: splitting rows across 1, 2 or 3 goroutines gives the
 // same bits, for matrices big enough that the pool really splits.
 func TestThreadsIdentical(t *testing.T) {
@@ -166,9 +222,10 @@ func TestThreadsIdentical(t *testing.T) {
 	norm := func(int) float32 { return float32(rng.NormFloat64()) }
 	const T = 4
 	for _, set := range Available() {
-		for _, dt := range dtypes {
+		for _, dt := range append(dtypes, qtypes...) {
 			for _, shape := range [][2]int{{64, 3072}, {37, 4097}} {
 				rows, cols := shape[0], shape[1]
+				cols -= cols % dt.BlockLen()
 				m := offsetMatrix(dt, rows, cols, 1, norm)
 				x := offsetVec(T*cols, 3, norm)
 				var refVec, refMat []float32
@@ -216,10 +273,17 @@ func TestSpecialValues(t *testing.T) {
 		{"x=NaN", 0, nan, 1, 0},
 	}
 	for _, set := range Available() {
-		for _, dt := range dtypes {
-			for _, cols := range []int{7, 8, 33, 45, 768} {
+		for _, dt := range append(dtypes, qtypes...) {
+			colsList := []int{7, 8, 33, 45, 768}
+			if dt.BlockLen() > 1 {
+				colsList = []int{32, 96, 768}
+			}
+			for _, cols := range colsList {
 				for _, pos := range []int{0, cols / 2, cols - 1} {
 					for _, c := range cases {
+						if dt.BlockLen() > 1 && c.w != 0 && c.w != c.w {
+							continue // the quantizers drop a NaN weight to a finite code
+						}
 						rng := rand.New(rand.NewPCG(uint64(cols), uint64(pos)))
 						m := offsetMatrix(dt, 1, cols, 1, func(i int) float32 {
 							if i == pos {

@@ -95,7 +95,9 @@ func genericMatVecRows(dst []float32, m Matrix, x []float32, r0, r1 int) {
 			dst[r] = dotBF16(m.u16[r*c:(r+1)*c], x)
 		}
 	default:
-		panic("kernels: unsupported matrix type " + m.DType.String())
+		for r := r0; r < r1; r++ {
+			dst[r] = dotQ(m.DType, m.qRow(r), x)
+		}
 	}
 }
 
@@ -128,6 +130,11 @@ func genericMatMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 			}
 		}
 	default:
-		panic("kernels: unsupported matrix type " + m.DType.String())
+		for r := r0; r < r1; r++ {
+			w := m.qRow(r)
+			for t := 0; t < T; t++ {
+				dst[t*rows+r] = dotQ(m.DType, w, x[t*c:(t+1)*c])
+			}
+		}
 	}
 }

@@ -15,6 +15,9 @@ func randomMatrix(t *testing.T, rng *rand.Rand, dt quant.DType, rows, cols int) 
 	t.Helper()
 	n := rows * cols
 	vals := make([]float64, n)
+	if dt.BlockLen() > 1 {
+		return randomBlockMatrix(t, rng, dt, rows, cols)
+	}
 	buf := make([]byte, n*dt.BlockBytes())
 	for i := range vals {
 		f := float32(rng.NormFloat64())
@@ -39,11 +42,51 @@ func randomMatrix(t *testing.T, rng *rand.Rand, dt quant.DType, rows, cols int) 
 	return m, vals
 }
 
+// randomBlockMatrix quantizes normal values to dt; the exact values are
+// what quant.DequantizeRow gives back.
+func randomBlockMatrix(t *testing.T, rng *rand.Rand, dt quant.DType, rows, cols int) (Matrix, []float64) {
+	t.Helper()
+	rb, err := dt.RowBytes(int64(cols))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, rows*int(rb))
+	vals := make([]float64, rows*cols)
+	row := make([]float32, cols)
+	for r := 0; r < rows; r++ {
+		for c := range row {
+			row[c] = float32(rng.NormFloat64())
+		}
+		dst := buf[r*int(rb) : (r+1)*int(rb)]
+		if err := quant.QuantizeRow(dt, dst, row); err != nil {
+			t.Fatal(err)
+		}
+		if err := quant.DequantizeRow(dt, row, dst); err != nil {
+			t.Fatal(err)
+		}
+		for c, v := range row {
+			vals[r*cols+c] = float64(v)
+		}
+	}
+	m, err := NewMatrix(dt, rows, cols, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, vals
+}
+
+// allTypes is every type NewMatrix accepts.
+var allTypes = []quant.DType{quant.F32, quant.F16, quant.BF16, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0}
+
 func TestKernelsAgainstFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, set := range Available() {
-		for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
-			for _, shape := range [][2]int{{1, 1}, {3, 7}, {5, 8}, {17, 67}, {64, 130}} {
+		for _, dt := range allTypes {
+			shapes := [][2]int{{1, 1}, {3, 7}, {5, 8}, {17, 67}, {64, 130}}
+			if dt.BlockLen() > 1 {
+				shapes = [][2]int{{1, 32}, {3, 64}, {5, 96}, {17, 160}, {64, 256}}
+			}
+			for _, shape := range shapes {
 				rows, cols := shape[0], shape[1]
 				m, w := randomMatrix(t, rng, dt, rows, cols)
 				const T = 3
@@ -90,13 +133,57 @@ func TestKernelsAgainstFloat64(t *testing.T) {
 
 func TestMatrixRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
-		m, w := randomMatrix(t, rng, dt, 4, 9)
-		row := make([]float32, 9)
+	for _, dt := range allTypes {
+		cols := 9
+		if dt.BlockLen() > 1 {
+			cols = 64
+		}
+		m, w := randomMatrix(t, rng, dt, 4, cols)
+		row := make([]float32, cols)
 		m.Row(2, row)
 		for c := range row {
-			if float64(row[c]) != w[2*9+c] {
+			if float64(row[c]) != w[2*cols+c] {
 				t.Fatalf("%v: Row mismatch", dt)
+			}
+		}
+		if dt.BlockLen() > 1 && m.Bytes() != 4*int64(cols/32*dt.BlockBytes()) {
+			t.Fatalf("%v: Bytes() = %d", dt, m.Bytes())
+		}
+	}
+}
+
+// TestBlockDecoders: the kernels' block decoders equal quant.DequantizeRow
+// bit for bit on arbitrary bytes (any f16 scale, NaN and Inf included).
+func TestBlockDecoders(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var w [32]float32
+	want := make([]float32, 32)
+	for _, dt := range qtypes {
+		blk := make([]byte, dt.BlockBytes())
+		for i := 0; i < 1<<16; i++ { // every f16 pattern as d; m and quants random
+			for j := range blk {
+				blk[j] = byte(rng.Uint32())
+			}
+			blk[0], blk[1] = byte(i), byte(i>>8)
+			if err := quant.DequantizeRow(dt, want, blk); err != nil {
+				t.Fatal(err)
+			}
+			switch dt {
+			case quant.Q4_0:
+				deqQ4_0(&w, (*[18]byte)(blk))
+			case quant.Q4_1:
+				deqQ4_1(&w, (*[20]byte)(blk))
+			case quant.Q5_0:
+				deqQ5_0(&w, (*[22]byte)(blk))
+			case quant.Q5_1:
+				deqQ5_1(&w, (*[24]byte)(blk))
+			case quant.Q8_0:
+				deqQ8_0(&w, (*[34]byte)(blk))
+			}
+			for j := range w {
+				if math.Float32bits(w[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%v block %x: element %d = %g, quant says %g", dt, blk, j, w[j], want[j])
+				}
 			}
 		}
 	}
@@ -106,7 +193,16 @@ func TestNewMatrixRejects(t *testing.T) {
 	if _, err := NewMatrix(quant.F32, 2, 2, make([]byte, 15)); err == nil {
 		t.Error("short data accepted")
 	}
-	if _, err := NewMatrix(quant.Q4_0, 1, 32, make([]byte, 18)); err == nil {
+	if _, err := NewMatrix(quant.Q4_0, 1, 32, make([]byte, 17)); err == nil {
+		t.Error("short Q4_0 data accepted")
+	}
+	if _, err := NewMatrix(quant.Q8_0, 2, 48, make([]byte, 2*34+34)); err == nil {
+		t.Error("Q8_0 row of 48 elements (not whole blocks) accepted")
+	}
+	if _, err := NewMatrix(quant.Q5_1, 2, 32, make([]byte, 2*24)); err != nil {
+		t.Errorf("Q5_1 2x32: %v", err)
+	}
+	if _, err := NewMatrix(quant.DType(12), 1, 256, make([]byte, 144)); err == nil {
 		t.Error("unsupported type accepted")
 	}
 	if _, err := NewMatrix(quant.F32, 0, 2, nil); err == nil {
@@ -136,7 +232,7 @@ func BenchmarkMatVec(b *testing.B) {
 		x[i] = float32(rng.NormFloat64())
 	}
 	dst := make([]float32, rows)
-	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+	for _, dt := range allTypes {
 		m, _ := randomMatrix(&testing.T{}, rng, dt, rows, cols)
 		var cold []Matrix // built on first use, shared by the sets
 		for _, set := range Available() {
@@ -166,8 +262,10 @@ func BenchmarkMatVec(b *testing.B) {
 // copyMatrix returns n copies of m in separate allocations.
 func copyMatrix(b *testing.B, m Matrix, n int) []Matrix {
 	var src []byte
-	switch m.DType {
-	case quant.F32:
+	switch {
+	case m.q != nil:
+		src = m.q
+	case m.DType == quant.F32:
 		src = unsafe.Slice((*byte)(unsafe.Pointer(&m.f32[0])), m.Bytes())
 	default:
 		src = unsafe.Slice((*byte)(unsafe.Pointer(&m.u16[0])), m.Bytes())
@@ -194,7 +292,7 @@ func BenchmarkMatMul(b *testing.B) {
 		x[i] = float32(rng.NormFloat64())
 	}
 	dst := make([]float32, T*rows)
-	for _, dt := range []quant.DType{quant.F32, quant.F16, quant.BF16} {
+	for _, dt := range allTypes {
 		m, _ := randomMatrix(&testing.T{}, rng, dt, rows, cols)
 		for _, set := range Available() {
 			p := NewPool(set, 1)

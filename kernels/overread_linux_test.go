@@ -28,13 +28,16 @@ func TestNoOverread(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, set := range Available() {
-		for _, dt := range dtypes {
-			es := dt.BlockBytes()
+		for _, dt := range append(dtypes, qtypes...) {
 			for cols := 1; cols <= 67; cols++ {
+				rb, err := dt.RowBytes(int64(cols))
+				if err != nil {
+					continue // not whole blocks
+				}
 				const rows = 2
-				wb := mem[page-rows*cols*es : page]
+				wb := mem[page-rows*int(rb) : page]
 				for i := range wb {
-					wb[i] = byte(rng.Uint32() & 0x3f) // small finite values
+					wb[i] = byte(rng.Uint32() & 0x3f) // small finite values (f16 scales too)
 				}
 				m, err := NewMatrix(dt, rows, cols, wb)
 				if err != nil {

@@ -35,7 +35,9 @@ bf16, possibly one shared storage), a .safetensors file or an rwkv.cpp .bin
 file, and writes one memory-mappable GGUF v3 file (docs/FORMAT.md).
 
 Vectors (norms, mixes, decays) are always stored as f32. --dtype chooses the
-type of the matrices: f32, f16, bf16, or source (keep the checkpoint's type).
+type of the matrices: f32, f16, bf16, or source (keep the checkpoint's type;
+rwkv.cpp Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrices keep their ggml blocks, and the
+other choices dequantize them).
 The output is written to a temporary file and renamed at the end, so an
 interrupted or failed run leaves nothing behind.`,
 		Args: cobra.ExactArgs(1),
