@@ -20,8 +20,17 @@ func dotF16AVX2(w *uint16, x *float32, n int) float32
 //go:noescape
 func dotBF16AVX2(w *uint16, x *float32, n int) float32
 
+// nb is the number of 32-element blocks (> 0); w covers them, x 32·nb floats.
+
+//go:noescape
+func dotQ8_0AVX2(w *byte, x *float32, nb int) float32
+
+//go:noescape
+func dotQ4_0AVX2(w *byte, x *float32, nb int) float32
+
 // avx2Set is the amd64 set (AVX2 + FMA + F16C). It rounds differently from
-// Generic (FMA, 32 lanes) but MatVec and MatMul share one row dot.
+// Generic (FMA, 32 lanes) but MatVec and MatMul share one row dot. Q8_0 and
+// Q4_0 have assembly dots; the other block types use Generic's.
 var avx2Set = Set{
 	Name:       "avx2",
 	MatVecRows: avx2MatVecRows,
@@ -53,8 +62,14 @@ func avx2Dot(m Matrix, r int, x []float32) float32 {
 	case quant.BF16:
 		w := m.u16[r*c : (r+1)*c]
 		return dotBF16AVX2(&w[0], &x[0], c)
+	case quant.Q8_0:
+		w := m.qRow(r)
+		return dotQ8_0AVX2(&w[0], &x[0], c/32)
+	case quant.Q4_0:
+		w := m.qRow(r)
+		return dotQ4_0AVX2(&w[0], &x[0], c/32)
 	}
-	return dotQ(m.DType, m.qRow(r), x) // block types: the generic dot
+	return dotQ(m.DType, m.qRow(r), x) // other block types: the generic dot
 }
 
 func avx2MatVecRows(dst []float32, m Matrix, x []float32, r0, r1 int) {

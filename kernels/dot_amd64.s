@@ -182,3 +182,103 @@ bf16done:
 	REDUCE
 	VMOVSS X0, ret+24(FP)
 	RET
+
+// Block dots: per 32-element block, Y0..Y3 take elements 0-7, 8-15, 16-23
+// and 24-31 of the dequantized weights, each q·d (exact in float32: an
+// 8-bit integer times an f16 scale) fused-multiply-added with x; then
+// REDUCE. Loads stay inside each block, so nothing reads past the row.
+
+// F16SCALE broadcasts the f16 at (SI) to Y9 as float32.
+#define F16SCALE \
+	MOVWLZX       (SI), AX; \
+	VMOVD         AX, X9; \
+	VCVTPH2PS     X9, X9; \
+	VBROADCASTSS  X9, Y9
+
+// func dotQ8_0AVX2(w *byte, x *float32, nb int) float32
+TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nb+16(FP), CX
+	ZERO
+
+q8loop:
+	TESTQ       CX, CX
+	JEQ         q8done
+	F16SCALE
+	VPMOVSXBD   2(SI), Y5
+	VPMOVSXBD   10(SI), Y6
+	VPMOVSXBD   18(SI), Y7
+	VPMOVSXBD   26(SI), Y8
+	VCVTDQ2PS   Y5, Y5
+	VCVTDQ2PS   Y6, Y6
+	VCVTDQ2PS   Y7, Y7
+	VCVTDQ2PS   Y8, Y8
+	VMULPS      Y9, Y5, Y5
+	VMULPS      Y9, Y6, Y6
+	VMULPS      Y9, Y7, Y7
+	VMULPS      Y9, Y8, Y8
+	VFMADD231PS (DI), Y5, Y0
+	VFMADD231PS 32(DI), Y6, Y1
+	VFMADD231PS 64(DI), Y7, Y2
+	VFMADD231PS 96(DI), Y8, Y3
+	ADDQ        $34, SI
+	ADDQ        $128, DI
+	DECQ        CX
+	JMP         q8loop
+
+q8done:
+	REDUCE
+	VMOVSS X0, ret+24(FP)
+	RET
+
+// func dotQ4_0AVX2(w *byte, x *float32, nb int) float32
+TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nb+16(FP), CX
+	ZERO
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, X10
+	MOVL         $0x08080808, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, X11
+
+q4loop:
+	TESTQ       CX, CX
+	JEQ         q4done
+	F16SCALE
+	VMOVDQU     2(SI), X12
+	VPSRLW      $4, X12, X13
+	VPAND       X10, X12, X12 // low nibbles: elements 0-15
+	VPAND       X10, X13, X13 // high nibbles: elements 16-31
+	VPSUBB      X11, X12, X12
+	VPSUBB      X11, X13, X13
+	VPMOVSXBD   X12, Y5
+	VPSRLDQ     $8, X12, X12
+	VPMOVSXBD   X12, Y6
+	VPMOVSXBD   X13, Y7
+	VPSRLDQ     $8, X13, X13
+	VPMOVSXBD   X13, Y8
+	VCVTDQ2PS   Y5, Y5
+	VCVTDQ2PS   Y6, Y6
+	VCVTDQ2PS   Y7, Y7
+	VCVTDQ2PS   Y8, Y8
+	VMULPS      Y9, Y5, Y5
+	VMULPS      Y9, Y6, Y6
+	VMULPS      Y9, Y7, Y7
+	VMULPS      Y9, Y8, Y8
+	VFMADD231PS (DI), Y5, Y0
+	VFMADD231PS 32(DI), Y6, Y1
+	VFMADD231PS 64(DI), Y7, Y2
+	VFMADD231PS 96(DI), Y8, Y3
+	ADDQ        $18, SI
+	ADDQ        $128, DI
+	DECQ        CX
+	JMP         q4loop
+
+q4done:
+	REDUCE
+	VMOVSS X0, ret+24(FP)
+	RET
