@@ -33,6 +33,10 @@ const (
 	Head
 	// Projection: a large [out][in] matrix inside a block.
 	Projection
+	// Lora: a small low-rank [out][in] matrix (RWKV-7 w1/w2, a1/a2, v1/v2,
+	// g1/g2). Always stored as F32: small and sensitive (rwkv.cpp never
+	// quantizes them either).
+	Lora
 )
 
 func (r Role) String() string {
@@ -45,6 +49,8 @@ func (r Role) String() string {
 		return "head"
 	case Projection:
 		return "projection"
+	case Lora:
+		return "lora"
 	}
 	return fmt.Sprintf("Role(%d)", int(r))
 }
@@ -55,6 +61,13 @@ type Dims struct {
 	Embd   int // C, the residual width
 	Layers int // L
 	FFN    int // F, the channel-mix hidden width
+
+	// RWKV-7 only (zero for RWKV-4).
+	HeadSize  int // N; the number of heads is Embd/HeadSize
+	DecayLora int // Dw, rank of w1/w2
+	ICLRLora  int // Da, rank of a1/a2 (in-context learning rate)
+	ValueLora int // Dv, rank of v1/v2 (value residual mix; 0 if Layers == 1)
+	GateLora  int // Dg, rank of g1/g2
 }
 
 // Tensor describes one tensor of an architecture.
@@ -87,11 +100,40 @@ const (
 	KeyLayerNormEps   = "layer_norm_epsilon"
 )
 
+// RWKV-7 metadata key suffixes (llama.cpp's names).
+const (
+	KeyHeadSize      = "wkv.head_size"
+	KeyGroupNormEps  = "attention.group_norm_epsilon"
+	KeyDecayLoraRank = "attention.decay_lora_rank"
+	KeyICLRLoraRank  = "attention.iclr_lora_rank"
+	KeyValueLoraRank = "attention.value_residual_mix_lora_rank"
+	KeyGateLoraRank  = "attention.gate_lora_rank"
+)
+
 // LayerNormEps is the LayerNorm epsilon of every RWKV version.
 const LayerNormEps = 1e-5
 
+// GroupNormEps is the per-head GroupNorm (att.ln_x) epsilon of RWKV-6/7
+// official checkpoints (docs/ARCHITECTURES.md §9).
+const GroupNormEps = 64e-5
+
 // Supported reports whether rwkv-tools can convert and run archName.
-func Supported(archName string) bool { return archName == RWKV4 }
+func Supported(archName string) bool { return archName == RWKV4 || archName == RWKV7 }
+
+// Unused reports whether a checkpoint key of archName is a known tensor
+// that the model never reads and the converter drops: RWKV-7's layer-0
+// att.v0/v1/v2 (BlinkDL files carry them, rwkv.cpp files do not; layer 0
+// has no value residual).
+func Unused(archName, key string) bool {
+	if archName != RWKV7 {
+		return false
+	}
+	switch key {
+	case "blocks.0.att.v0", "blocks.0.att.v1", "blocks.0.att.v2":
+		return true
+	}
+	return false
+}
 
 // Tensors returns every tensor of archName with dims d, in the canonical
 // file order: global inputs, blocks in order, then the output tensors.
@@ -102,8 +144,14 @@ func Tensors(archName string, d Dims) ([]Tensor, error) {
 	switch archName {
 	case RWKV4:
 		return rwkv4Tensors(d), nil
-	case RWKV5, RWKV6, RWKV7:
-		return nil, fmt.Errorf("architecture %s is not yet supported by rwkv-tools (RWKV-4 is)", archName)
+	case RWKV7:
+		if d.HeadSize <= 0 || d.Embd%d.HeadSize != 0 || d.DecayLora <= 0 || d.ICLRLora <= 0 || d.GateLora <= 0 ||
+			(d.Layers > 1 && d.ValueLora <= 0) {
+			return nil, fmt.Errorf("%s: invalid dims %+v (head size must divide n_embd; LoRA ranks must be positive)", archName, d)
+		}
+		return rwkv7Tensors(d), nil
+	case RWKV5, RWKV6:
+		return nil, fmt.Errorf("architecture %s is not yet supported by rwkv-tools (RWKV-4 and RWKV-7 are)", archName)
 	}
 	return nil, fmt.Errorf("unknown architecture %q", archName)
 }
@@ -154,6 +202,75 @@ func rwkv4Tensors(d Dims) []Tensor {
 	}
 	for l := 0; l < d.Layers; l++ {
 		for _, s := range rwkv4Layer {
+			ts = append(ts, Tensor{
+				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
+				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
+				Shape:  s.shape(d),
+				Role:   s.role,
+				Layer:  l,
+			})
+		}
+	}
+	return append(ts,
+		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
+		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
+		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
+	)
+}
+
+// rwkv7Layer is the RWKV-7 block (docs/ARCHITECTURES.md §7). The six
+// token-shift coefficients ("lerp": weight on the previous token) are
+// separate vectors; LoRA matrices are stored [out][in] like every other
+// matrix (BlinkDL keeps them [in][out]: the converter transposes them).
+// Layer 0 has no value-residual tensors (v0/v1/v2; see Unused).
+var rwkv7Layer = []layerSpec{
+	{"attn_norm.weight", "ln1.weight", vecC, Vector},
+	{"attn_norm.bias", "ln1.bias", vecC, Vector},
+	{"time_mix_lerp_r.weight", "att.x_r", vecC, Vector},
+	{"time_mix_lerp_w.weight", "att.x_w", vecC, Vector},
+	{"time_mix_lerp_k.weight", "att.x_k", vecC, Vector},
+	{"time_mix_lerp_v.weight", "att.x_v", vecC, Vector},
+	{"time_mix_lerp_a.weight", "att.x_a", vecC, Vector},
+	{"time_mix_lerp_g.weight", "att.x_g", vecC, Vector},
+	{"time_mix_w0.weight", "att.w0", vecC, Vector},
+	{"time_mix_w1.weight", "att.w1", func(d Dims) []int64 { return []int64{int64(d.DecayLora), int64(d.Embd)} }, Lora},
+	{"time_mix_w2.weight", "att.w2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.DecayLora)} }, Lora},
+	{"time_mix_a0.weight", "att.a0", vecC, Vector},
+	{"time_mix_a1.weight", "att.a1", func(d Dims) []int64 { return []int64{int64(d.ICLRLora), int64(d.Embd)} }, Lora},
+	{"time_mix_a2.weight", "att.a2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.ICLRLora)} }, Lora},
+	{"time_mix_v0.weight", "att.v0", vecC, Vector},
+	{"time_mix_v1.weight", "att.v1", func(d Dims) []int64 { return []int64{int64(d.ValueLora), int64(d.Embd)} }, Lora},
+	{"time_mix_v2.weight", "att.v2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.ValueLora)} }, Lora},
+	{"time_mix_g1.weight", "att.g1", func(d Dims) []int64 { return []int64{int64(d.GateLora), int64(d.Embd)} }, Lora},
+	{"time_mix_g2.weight", "att.g2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.GateLora)} }, Lora},
+	{"time_mix_k_k.weight", "att.k_k", vecC, Vector},
+	{"time_mix_k_a.weight", "att.k_a", vecC, Vector},
+	{"time_mix_r_k.weight", "att.r_k", func(d Dims) []int64 { return []int64{int64(d.Embd / d.HeadSize), int64(d.HeadSize)} }, Vector},
+	{"time_mix_receptance.weight", "att.receptance.weight", matCC, Projection},
+	{"time_mix_key.weight", "att.key.weight", matCC, Projection},
+	{"time_mix_value.weight", "att.value.weight", matCC, Projection},
+	{"time_mix_output.weight", "att.output.weight", matCC, Projection},
+	{"time_mix_ln.weight", "att.ln_x.weight", vecC, Vector},
+	{"time_mix_ln.bias", "att.ln_x.bias", vecC, Vector},
+	{"attn_norm_2.weight", "ln2.weight", vecC, Vector},
+	{"attn_norm_2.bias", "ln2.bias", vecC, Vector},
+	{"channel_mix_lerp_k.weight", "ffn.x_k", vecC, Vector},
+	{"channel_mix_key.weight", "ffn.key.weight", matFC, Projection},
+	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
+}
+
+func rwkv7Tensors(d Dims) []Tensor {
+	V, C := int64(d.Vocab), int64(d.Embd)
+	ts := []Tensor{
+		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
+		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
+		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
+	}
+	for l := 0; l < d.Layers; l++ {
+		for _, s := range rwkv7Layer {
+			if l == 0 && strings.HasPrefix(s.name, "time_mix_v") && s.name != "time_mix_value.weight" {
+				continue // layer 0 has no value residual
+			}
 			ts = append(ts, Tensor{
 				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
 				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),

@@ -35,7 +35,12 @@ func TestRWKV4Table(t *testing.T) {
 		t.Fatalf("%+v", k)
 	}
 	if _, err := Tensors(RWKV7, d); err == nil {
-		t.Fatal("rwkv7 accepted before it is implemented")
+		t.Fatal("rwkv7 accepted without head size and LoRA ranks")
+	}
+	for _, a := range []string{RWKV5, RWKV6} {
+		if _, err := Tensors(a, d); err == nil || Supported(a) {
+			t.Fatalf("%s accepted before it is implemented", a)
+		}
 	}
 	if _, err := Tensors(RWKV4, Dims{}); err == nil {
 		t.Fatal("zero dims accepted")
@@ -52,5 +57,61 @@ func TestIsLayerKey(t *testing.T) {
 		if _, ok := IsLayerKey(key); ok {
 			t.Errorf("%s accepted", key)
 		}
+	}
+}
+
+func TestRWKV7Table(t *testing.T) {
+	// RWKV-7 0.1B (C768, L12, N64; LoRA ranks 64/64/32/128): 191M
+	// parameters with V=65536 minus layer 0's unused v0/v1/v2.
+	d := Dims{Vocab: 65536, Embd: 768, Layers: 12, FFN: 3072, HeadSize: 64, DecayLora: 64, ICLRLora: 64, ValueLora: 32, GateLora: 128}
+	ts, err := Tensors(RWKV7, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 12*33+6-3 {
+		t.Fatalf("%d tensors", len(ts))
+	}
+	seen := map[string]bool{}
+	var params int64
+	for _, x := range ts {
+		if seen[x.Name] || seen[x.Source] {
+			t.Fatalf("duplicate %s / %s", x.Name, x.Source)
+		}
+		seen[x.Name], seen[x.Source] = true, true
+		n := int64(1)
+		for _, s := range x.Shape {
+			n *= s
+		}
+		params += n
+		if Unused(RWKV7, x.Source) {
+			t.Fatalf("%s is both stored and unused", x.Source)
+		}
+	}
+	if params < 190_000_000 || params > 192_000_000 {
+		t.Fatalf("params %d", params)
+	}
+	w1, ok := Find(ts, "blk.1.time_mix_w1.weight")
+	if !ok || w1.Role != Lora || w1.Shape[0] != 64 || w1.Shape[1] != 768 {
+		t.Fatalf("%+v", w1)
+	}
+	rk, ok := Find(ts, "blk.0.time_mix_r_k.weight")
+	if !ok || rk.Role != Vector || rk.Shape[0] != 12 || rk.Shape[1] != 64 {
+		t.Fatalf("%+v", rk)
+	}
+	if _, ok := Find(ts, "blk.0.time_mix_v1.weight"); ok {
+		t.Fatal("layer 0 has v1")
+	}
+	if !Unused(RWKV7, "blocks.0.att.v2") || Unused(RWKV7, "blocks.1.att.v2") || Unused(RWKV4, "blocks.0.att.v2") {
+		t.Fatal("Unused")
+	}
+	bad := d
+	bad.HeadSize = 100
+	if _, err := Tensors(RWKV7, bad); err == nil {
+		t.Fatal("head size not dividing n_embd accepted")
+	}
+	one := d
+	one.Layers, one.ValueLora = 1, 0
+	if _, err := Tensors(RWKV7, one); err != nil {
+		t.Fatalf("one-layer model without v LoRA: %v", err)
 	}
 }

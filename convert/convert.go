@@ -8,6 +8,7 @@ package convert
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -135,11 +136,17 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 				if opts.Progress != nil {
 					opts.Progress(i, len(plan), p.spec.Name)
 				}
-				data, err := p.src.Bytes()
-				if err != nil {
+				data, n, dt := []byte(nil), p.src.NumElements(), p.src.DType
+				if p.build != nil {
+					vals, err := p.build()
+					if err != nil {
+						return fmt.Errorf("%s: %w", in, err)
+					}
+					data, n, dt = f32Bytes(vals), int64(len(vals)), quant.F32
+				} else if data, err = p.src.Bytes(); err != nil {
 					return fmt.Errorf("%s: %w", in, err)
 				}
-				st, err := encodeTensor(w, p.spec.Name, data, p.src.NumElements(), p.src.DType, p.to, p.transform)
+				st, err := encodeTensor(w, p.spec.Name, data, n, dt, p.to, p.transform)
 				if err != nil {
 					return fmt.Errorf("%s: %w", in, err)
 				}
@@ -198,6 +205,10 @@ type plannedTensor struct {
 	to        quant.DType
 	transform func(float32) float32
 	derived   string
+	// build, when set, produces the values (in spec order) instead of
+	// streaming src: the small-tensor path for splits and transposes. src
+	// is then the checkpoint tensor the values come from.
+	build func() ([]float32, error)
 }
 
 // planTensors matches every checkpoint tensor to the arch table: unknown
@@ -207,40 +218,137 @@ func planTensors(ck *source.Checkpoint, det Detection, choice DTypeChoice, rep *
 	if err != nil {
 		return nil, err
 	}
-	bySource := make(map[string]arch.Tensor, len(table))
-	for _, t := range table {
-		bySource[t.Source] = t
+	seen := map[string]bool{}
+	for _, t := range ck.Tensors {
+		if seen[t.Name] {
+			return nil, fmt.Errorf("%s: tensor %q appears twice", ck.Path, t.Name)
+		}
+		seen[t.Name] = true
 	}
 	used := map[string]bool{}
+	var plan []plannedTensor
+	for _, spec := range table {
+		p, err := resolve(ck, det, spec)
+		if err != nil {
+			return nil, err
+		}
+		used[p.src.Name] = true
+		to, err := storageType(spec.Role, choice, p.src.DType)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", p.src.Name, err)
+		}
+		p.to = to
+		if p.build == nil {
+			p.transform, p.derived = transformFor(det.Arch, ck.Format, spec)
+		}
+		plan = append(plan, p)
+	}
+	var dropped []string
 	for _, t := range ck.Tensors {
-		if _, ok := bySource[t.Name]; !ok {
+		if !used[t.Name] && arch.Unused(det.Arch, t.Name) {
+			dropped = append(dropped, t.Name)
+			continue
+		}
+		if !used[t.Name] {
 			return nil, fmt.Errorf("%s: unexpected tensor %q (shape %v) for %s L%d; not part of the released architecture",
 				ck.Path, t.Name, t.Shape, det.Variant, det.Dims.Layers)
 		}
-		if used[t.Name] {
-			return nil, fmt.Errorf("%s: tensor %q appears twice", ck.Path, t.Name)
-		}
-		used[t.Name] = true
 	}
-	var plan []plannedTensor
-	for _, spec := range table {
-		src := ck.Tensor(spec.Source)
-		if src == nil {
-			return nil, fmt.Errorf("%s: required tensor %s is missing (%s with %d layers)", ck.Path, spec.Source, det.Variant, det.Dims.Layers)
-		}
-		if !shapeMatches(src.Shape, spec.Shape, spec.Role) {
-			return nil, fmt.Errorf("%s: tensor %s has shape %v, but the other tensors imply %v (vocab %d, n_embd %d, ffn %d)",
-				ck.Path, src.Name, src.Shape, spec.Shape, det.Dims.Vocab, det.Dims.Embd, det.Dims.FFN)
-		}
-		to, err := storageType(spec.Role, choice, src.DType)
-		if err != nil {
-			return nil, fmt.Errorf("tensor %s: %w", src.Name, err)
-		}
-		p := plannedTensor{spec: spec, src: src, to: to}
-		p.transform, p.derived = transformFor(det.Arch, ck.Format, spec)
-		plan = append(plan, p)
+	if len(dropped) > 0 {
+		slices.Sort(dropped)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("dropped %s: present in the checkpoint but never read by the model", strings.Join(dropped, ", ")))
 	}
 	return plan, nil
+}
+
+// resolve finds the checkpoint tensor(s) behind one output tensor and how
+// to get its values: streamed as stored, or built (RWKV-7: rwkv.cpp's
+// fused att.x_rwkvag split into its six rows; BlinkDL's [in][out] LoRAs
+// transposed to [out][in]).
+func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTensor, error) {
+	p := plannedTensor{spec: spec}
+	src := ck.Tensor(spec.Source)
+	if det.Arch == arch.RWKV7 && src == nil {
+		if prefix, x, ok := strings.Cut(spec.Source, ".att.x_"); ok && len(x) == 1 {
+			if fused := ck.Tensor(prefix + ".att.x_rwkvag"); fused != nil {
+				C := int64(det.Dims.Embd)
+				if !slices.Equal(squeeze(fused.Shape), []int64{6, C}) {
+					return p, fmt.Errorf("%s: tensor %s has shape %v, want (6, 1, %d) (x_r, x_w, x_k, x_v, x_a, x_g)", ck.Path, fused.Name, fused.Shape, C)
+				}
+				row := int64(strings.Index("rwkvag", x))
+				p.src, p.derived = fused, fmt.Sprintf("%s[%d] (rwkv.cpp fused x_r,x_w,x_k,x_v,x_a,x_g)", fused.Name, row)
+				p.build = func() ([]float32, error) {
+					v, err := readF32(fused)
+					if err != nil {
+						return nil, err
+					}
+					return v[row*C : (row+1)*C], nil
+				}
+				return p, nil
+			}
+		}
+	}
+	if src == nil {
+		return p, fmt.Errorf("%s: required tensor %s is missing (%s with %d layers)", ck.Path, spec.Source, det.Variant, det.Dims.Layers)
+	}
+	p.src = src
+	want := spec.Shape
+	transpose := spec.Role == arch.Lora && ck.Format != source.RWKVCpp
+	if transpose {
+		want = []int64{spec.Shape[1], spec.Shape[0]}
+	}
+	if !shapeMatches(src.Shape, want, spec.Role) {
+		d := det.Dims
+		return p, fmt.Errorf("%s: tensor %s has shape %v, but the other tensors imply %v (vocab %d, n_embd %d, ffn %d%s)",
+			ck.Path, src.Name, src.Shape, want, d.Vocab, d.Embd, d.FFN, v7DimsText(det))
+	}
+	if transpose {
+		rows, cols := int(want[0]), int(want[1])
+		p.derived = "transpose(" + src.Name + ") ([in][out] to [out][in])"
+		p.build = func() ([]float32, error) {
+			v, err := readF32(src)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]float32, len(v))
+			for i := 0; i < rows; i++ {
+				for j := 0; j < cols; j++ {
+					out[j*rows+i] = v[i*cols+j]
+				}
+			}
+			return out, nil
+		}
+	}
+	return p, nil
+}
+
+func v7DimsText(det Detection) string {
+	if det.Arch != arch.RWKV7 {
+		return ""
+	}
+	d := det.Dims
+	return fmt.Sprintf(", head size %d, LoRA ranks w %d a %d v %d g %d", d.HeadSize, d.DecayLora, d.ICLRLora, d.ValueLora, d.GateLora)
+}
+
+// readF32 returns a (small) source tensor's values as float32.
+func readF32(t *source.Tensor) ([]float32, error) {
+	raw, err := t.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	v := make([]float32, t.NumElements())
+	if err := quant.DequantizeRow(t.DType, v, raw); err != nil {
+		return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
+	}
+	return v, nil
+}
+
+func f32Bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
 }
 
 func shapeMatches(got, want []int64, role arch.Role) bool {
@@ -289,6 +397,15 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 		KeySourceSHA256:                     format.String(sum),
 		KeySourceFormat:                     format.String(string(ck.Format)),
 		KeySourceVariant:                    format.String(det.Variant),
+	}
+	if a == arch.RWKV7 {
+		d := det.Dims
+		md[arch.Key(a, arch.KeyHeadSize)] = format.Uint32(uint32(d.HeadSize))
+		md[arch.Key(a, arch.KeyGroupNormEps)] = format.Float32(arch.GroupNormEps)
+		md[arch.Key(a, arch.KeyDecayLoraRank)] = format.Uint32(uint32(d.DecayLora))
+		md[arch.Key(a, arch.KeyICLRLoraRank)] = format.Uint32(uint32(d.ICLRLora))
+		md[arch.Key(a, arch.KeyValueLoraRank)] = format.Uint32(uint32(d.ValueLora))
+		md[arch.Key(a, arch.KeyGateLoraRank)] = format.Uint32(uint32(d.GateLora))
 	}
 	for _, p := range plan {
 		if p.to.BlockLen() > 1 {

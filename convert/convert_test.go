@@ -373,15 +373,15 @@ func TestCancelLeavesNoOutput(t *testing.T) {
 	}
 }
 
-// TestOtherVersionsRefused: v5–v7 checkpoints are detected and refused
-// with "not yet supported", never converted wrongly.
+// TestOtherVersionsRefused: v5 and v6 checkpoints are detected and refused
+// with "not yet supported", never converted wrongly (v4 and v7 convert).
 func TestOtherVersionsRefused(t *testing.T) {
 	cases := map[string]string{
 		"reference/tiny-v5-bf16.pth":                   "RWKV-5.2",
 		"reference/tiny-v6-bf16.pth":                   "RWKV-6",
-		"reference/tiny-v7-bf16.pth":                   "RWKV-7",
 		"fixtures/rwkvcpp/tiny-rwkv-5v1-730K-FP32.bin": "RWKV-5",
-		"fixtures/rwkvcpp/tiny-rwkv-7v0-834K-FP32.bin": "RWKV-7",
+		"fixtures/rwkvcpp/tiny-rwkv-5v2-730K-FP32.bin": "RWKV-5.2",
+		"fixtures/rwkvcpp/tiny-rwkv-6v0-3m-Q5_1.bin":   "RWKV-6",
 	}
 	names := make([]string, 0, len(cases))
 	for k := range cases {

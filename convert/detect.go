@@ -59,11 +59,16 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 		return det, fmt.Errorf("%s: not an RWKV checkpoint: none of the keys that identify RWKV-4/5/6/7 (e.g. blocks.0.att.time_decay, blocks.0.att.ln_x.weight, blocks.0.att.time_maa_x, blocks.0.att.r_k) is present", ck.Path)
 	}
 	if !arch.Supported(det.Arch) {
-		return det, fmt.Errorf("%s: detected %s; converting it is not yet supported by rwkv-tools (RWKV-4 is)", ck.Path, det.Variant)
+		return det, fmt.Errorf("%s: detected %s; converting it is not yet supported by rwkv-tools (RWKV-4 and RWKV-7 are)", ck.Path, det.Variant)
 	}
 	d, err := dimsFromShapes(ck)
 	if err != nil {
 		return det, err
+	}
+	if det.Arch == arch.RWKV7 {
+		if err := v7Dims(ck, &d); err != nil {
+			return det, err
+		}
 	}
 	det.Dims = d
 	return det, nil
@@ -102,6 +107,51 @@ func dimsFromShapes(ck *source.Checkpoint) (arch.Dims, error) {
 		return d, fmt.Errorf("%s: implausible dims %+v", ck.Path, d)
 	}
 	return d, nil
+}
+
+// v7Dims reads the RWKV-7 head size and LoRA ranks: H, N from att.r_k
+// (H, N); ranks from layer 0's w1, a1, g1 and layer 1's v1 (layer 0 may
+// have no v1). BlinkDL keeps LoRAs [in][out] (C, D); rwkv.cpp's converter
+// transposed them to (D, C).
+func v7Dims(ck *source.Checkpoint, d *arch.Dims) error {
+	rk := ck.Tensor("blocks.0.att.r_k")
+	if rk == nil {
+		return fmt.Errorf("%s: required tensor blocks.0.att.r_k is missing (RWKV-7 reads the head shape from it)", ck.Path)
+	}
+	if len(rk.Shape) != 2 || rk.Shape[0] <= 0 || rk.Shape[1] <= 0 || rk.Shape[0]*rk.Shape[1] != int64(d.Embd) {
+		return fmt.Errorf("%s: blocks.0.att.r_k has shape %v, want (heads, head_size) with heads × head_size = n_embd %d", ck.Path, rk.Shape, d.Embd)
+	}
+	d.HeadSize = int(rk.Shape[1])
+	rank := func(key string) (int, error) {
+		t := ck.Tensor(key)
+		if t == nil {
+			return 0, fmt.Errorf("%s: required tensor %s is missing (RWKV-7 LoRA)", ck.Path, key)
+		}
+		in, out := 0, 1
+		if ck.Format == source.RWKVCpp {
+			in, out = 1, 0
+		}
+		if len(t.Shape) != 2 || t.Shape[in] != int64(d.Embd) || t.Shape[out] <= 0 || t.Shape[out] > int64(d.Embd) {
+			return 0, fmt.Errorf("%s: LoRA %s has shape %v; want n_embd %d on its input side", ck.Path, key, t.Shape, d.Embd)
+		}
+		return int(t.Shape[out]), nil
+	}
+	var err error
+	if d.DecayLora, err = rank("blocks.0.att.w1"); err != nil {
+		return err
+	}
+	if d.ICLRLora, err = rank("blocks.0.att.a1"); err != nil {
+		return err
+	}
+	if d.GateLora, err = rank("blocks.0.att.g1"); err != nil {
+		return err
+	}
+	if d.Layers > 1 {
+		if d.ValueLora, err = rank("blocks.1.att.v1"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // squeeze drops size-1 dims, as every reference does to the (1,1,C) vectors.

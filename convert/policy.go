@@ -26,13 +26,13 @@ func ParseDType(s string) (DTypeChoice, error) {
 	return "", fmt.Errorf("--dtype %q: want f32, f16, bf16 or source", s)
 }
 
-// storageType is the one dtype policy: vectors (norms, mixes, decays) are
-// always F32 because they are small and numerically sensitive (docs/
+// storageType is the one dtype policy: vectors (norms, mixes, decays) and
+// RWKV-7 LoRA matrices are always F32 because they are small and numerically sensitive (docs/
 // ARCHITECTURES.md §9); matrices follow the user's choice. With source, a
 // block-quantized matrix (rwkv.cpp Q4/Q5/Q8 files) keeps its ggml blocks:
 // re-encoding could only lose more; f32/f16/bf16 dequantize it.
 func storageType(role arch.Role, choice DTypeChoice, src quant.DType) (quant.DType, error) {
-	if role == arch.Vector {
+	if role == arch.Vector || role == arch.Lora {
 		return quant.F32, nil
 	}
 	switch choice {

@@ -1,0 +1,275 @@
+package convert
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+// ckptTensors reads any checkpoint as safetensors-ready tensors.
+func ckptTensors(t *testing.T, path string) []stTensor {
+	t.Helper()
+	ck, err := ckpt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	names := map[quant.DType]string{quant.BF16: "BF16", quant.F16: "F16", quant.F32: "F32"}
+	var ts []stTensor
+	for _, x := range ck.Tensors {
+		b, err := x.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, stTensor{x.Name, names[x.DType], slices.Clone(x.Shape), slices.Clone(b)})
+	}
+	return ts
+}
+
+// f32Values reads a stored tensor's values (any float type).
+func f32Values(t *testing.T, f *format.File, name string) ([]float32, []uint64) {
+	t.Helper()
+	ti, b, err := f.Tensor(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, ti.NumElements())
+	if err := quant.DequantizeRow(ti.DType, v, b); err != nil {
+		t.Fatal(err)
+	}
+	return v, ti.Dims
+}
+
+func srcValues(t *testing.T, path, name string) ([]float32, []int64) {
+	t.Helper()
+	ck, err := ckpt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	x := ck.Tensor(name)
+	if x == nil {
+		t.Fatalf("%s: no %s", path, name)
+	}
+	v, err := readF32(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, x.Shape
+}
+
+// TestConvertV7BlinkDL: metadata, dtype policy, LoRA transposition and the
+// dropped layer-0 v0/v1/v2 of a BlinkDL RWKV-7 checkpoint.
+func TestConvertV7BlinkDL(t *testing.T) {
+	in := testutil.Shared(t, "reference", "tiny-v7-bf16.pth")
+	out, rep := convertTo(t, in, DTypeF16)
+	f, err := format.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for key, want := range map[string]string{
+		"general.architecture": `"rwkv7"`, "rwkv7.vocab_size": "1024", "rwkv7.embedding_length": "128",
+		"rwkv7.block_count": "2", "rwkv7.feed_forward_length": "512", "rwkv7.wkv.head_size": "64",
+		"rwkv7.attention.decay_lora_rank": "64", "rwkv7.attention.iclr_lora_rank": "64",
+		"rwkv7.attention.value_residual_mix_lora_rank": "32", "rwkv7.attention.gate_lora_rank": "128",
+		"general.file_type": "1",
+	} {
+		if got := f.Metadata[key].Format(); got != want {
+			t.Errorf("%s = %s, want %s", key, got, want)
+		}
+	}
+	if eps, err := f.Metadata.Float("rwkv7.attention.group_norm_epsilon"); err != nil || float32(eps) != 64e-5 {
+		t.Errorf("group norm eps %v %v", eps, err)
+	}
+	// 2 layers × 33 keys + 6 global, minus layer 0's v0, v1, v2.
+	if len(f.Tensors) != 2*33+6-3 || len(rep.Tensors) != len(f.Tensors) {
+		t.Errorf("%d tensors (report %d)", len(f.Tensors), len(rep.Tensors))
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool {
+		return strings.Contains(n, "dropped blocks.0.att.v0, blocks.0.att.v1, blocks.0.att.v2")
+	}) {
+		t.Errorf("notes %q do not mention the dropped layer-0 v0/v1/v2", rep.Notes)
+	}
+	for _, ti := range f.Tensors {
+		if strings.HasPrefix(ti.Name, "blk.0.time_mix_v") && ti.Name != "blk.0.time_mix_value.weight" {
+			t.Errorf("layer 0 stores %s", ti.Name)
+		}
+		want := quant.F32 // vectors and LoRAs
+		switch {
+		case strings.HasSuffix(ti.Name, "_key.weight"), strings.HasSuffix(ti.Name, "_value.weight"),
+			strings.HasSuffix(ti.Name, "_receptance.weight"), strings.HasSuffix(ti.Name, "_output.weight"),
+			ti.Name == "output.weight", ti.Name == "token_embd.weight":
+			want = quant.F16
+		}
+		if ti.DType != want {
+			t.Errorf("%s: %v, want %v", ti.Name, ti.DType, want)
+		}
+	}
+	// LoRAs are stored [out][in]: element (o, i) is the checkpoint's w1[i][o].
+	for _, c := range []struct{ gguf, src string }{
+		{"blk.1.time_mix_w1.weight", "blocks.1.att.w1"}, {"blk.1.time_mix_w2.weight", "blocks.1.att.w2"},
+		{"blk.1.time_mix_v1.weight", "blocks.1.att.v1"}, {"blk.0.time_mix_g2.weight", "blocks.0.att.g2"},
+	} {
+		got, dims := f32Values(t, f, c.gguf)
+		want, shape := srcValues(t, in, c.src)
+		if dims[0] != uint64(shape[0]) || dims[1] != uint64(shape[1]) {
+			t.Fatalf("%s: GGUF dims %v for source shape %v (want [in, out] = %v)", c.gguf, dims, shape, shape)
+		}
+		in, out := int(shape[0]), int(shape[1])
+		for i := 0; i < in; i++ {
+			for o := 0; o < out; o++ {
+				if got[o*in+i] != want[i*out+o] {
+					t.Fatalf("%s[%d][%d] = %g, want %s[%d][%d] = %g", c.gguf, o, i, got[o*in+i], c.src, i, o, want[i*out+o])
+				}
+			}
+		}
+	}
+	// The same tensors as safetensors, with or without layer 0's unused
+	// v0/v1/v2, give the same model.
+	_, ref := modelContent(t, out)
+	for _, drop := range []bool{false, true} {
+		ts := ckptTensors(t, in)
+		if n := len(ts); n != 2*33+6 {
+			t.Fatalf("%d tensors in the checkpoint", n)
+		}
+		if drop {
+			ts = slices.DeleteFunc(ts, func(x stTensor) bool { return arch.Unused(arch.RWKV7, x.name) })
+		}
+		st := filepath.Join(t.TempDir(), "m.safetensors")
+		writeSafetensors(t, st, ts)
+		o, _ := convertTo(t, st, DTypeF16)
+		_, got := modelContent(t, o)
+		if len(got) != len(ref) {
+			t.Fatalf("drop=%v: %d tensors, want %d", drop, len(got), len(ref))
+		}
+		for name, b := range ref {
+			if string(got[name]) != string(b) {
+				t.Errorf("drop=%v: %s differs", drop, name)
+			}
+		}
+	}
+}
+
+// TestConvertV7RWKVCpp: rwkv.cpp's fused att.x_rwkvag becomes the six lerp
+// vectors, its LoRAs (already [out][in]) are copied, and its Q5 matrices
+// stay in their blocks with --dtype source.
+func TestConvertV7RWKVCpp(t *testing.T) {
+	dir := testutil.Shared(t, "fixtures", "rwkvcpp")
+	in := filepath.Join(dir, "tiny-rwkv-7v0-834K-FP32.bin")
+	out, _ := convertTo(t, in, DTypeSource)
+	f, err := format.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.Metadata["rwkv7.wkv.head_size"].Format(); got != "64" {
+		t.Errorf("head size %s", got)
+	}
+	fused, _ := srcValues(t, in, "blocks.3.att.x_rwkvag")
+	C := 64
+	for i, x := range []string{"r", "w", "k", "v", "a", "g"} {
+		got, _ := f32Values(t, f, "blk.3.time_mix_lerp_"+x+".weight")
+		if !slices.Equal(got, fused[i*C:(i+1)*C]) {
+			t.Errorf("lerp_%s is not row %d of x_rwkvag", x, i)
+		}
+	}
+	got, _ := f32Values(t, f, "blk.3.time_mix_a1.weight")
+	want, _ := srcValues(t, in, "blocks.3.att.a1")
+	if !slices.Equal(got, want) {
+		t.Error("rwkv.cpp a1 changed on conversion")
+	}
+	q, _ := convertTo(t, filepath.Join(dir, "tiny-rwkv-7v0-834K-Q5_1.bin"), DTypeSource)
+	fq, err := format.Open(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fq.Close()
+	for _, ti := range fq.Tensors {
+		want := quant.F32
+		if strings.HasSuffix(ti.Name, "_key.weight") || strings.HasSuffix(ti.Name, "_value.weight") ||
+			strings.HasSuffix(ti.Name, "_receptance.weight") || strings.HasSuffix(ti.Name, "_output.weight") {
+			want = quant.Q5_1
+		}
+		if ti.DType != want {
+			t.Errorf("%s: %v, want %v", ti.Name, ti.DType, want)
+		}
+	}
+}
+
+// TestRejectsBadV7 refuses malformed RWKV-7 checkpoints with a message
+// naming the problem, and writes nothing.
+func TestRejectsBadV7(t *testing.T) {
+	in := testutil.Shared(t, "reference", "tiny-v7-bf16.pth")
+	edit := func(f func(ts []stTensor) []stTensor) func(t *testing.T, p string) {
+		return func(t *testing.T, p string) { writeSafetensors(t, p, f(ckptTensors(t, in))) }
+	}
+	without := func(name string) func(t *testing.T, p string) {
+		return edit(func(ts []stTensor) []stTensor {
+			return slices.DeleteFunc(ts, func(x stTensor) bool { return x.name == name })
+		})
+	}
+	reshape := func(name string, shape ...int64) func(t *testing.T, p string) {
+		return edit(func(ts []stTensor) []stTensor {
+			for i := range ts {
+				if ts[i].name == name {
+					ts[i].shape = shape // same bytes, other shape
+				}
+			}
+			return ts
+		})
+	}
+	cases := []struct {
+		reason string
+		make   func(t *testing.T, path string)
+		want   string
+	}{
+		{"missing LoRA (layer 1)", without("blocks.1.att.a1"), "blocks.1.att.a1 is missing"},
+		{"missing LoRA (layer 0, read for dims)", without("blocks.0.att.w1"), "blocks.0.att.w1 is missing"},
+		{"missing value LoRA of layer 1", without("blocks.1.att.v1"), "blocks.1.att.v1 is missing"},
+		{"missing r_k", without("blocks.0.att.r_k"), "blocks.0.att.r_k is missing"},
+		{"inconsistent head shape", reshape("blocks.1.att.r_k", 4, 32), "blocks.1.att.r_k has shape [4 32]"},
+		{"head shape not n_embd", reshape("blocks.0.att.r_k", 128), "blocks.0.att.r_k has shape [128]"},
+		{"LoRA of the wrong orientation", reshape("blocks.1.att.w1", 64, 128), "blocks.1.att.w1 has shape [64 128]"},
+		{"LoRA rank differing between layers", reshape("blocks.1.att.g1", 256, 64), "blocks.1.att.g1 has shape [256 64]"},
+		{"both x_r and x_rwkvag", edit(func(ts []stTensor) []stTensor {
+			var x stTensor
+			for _, t := range ts {
+				if t.name == "blocks.0.att.x_r" {
+					x = t
+				}
+			}
+			var data []byte
+			for range 6 {
+				data = append(data, x.data...)
+			}
+			return append(ts, stTensor{"blocks.0.att.x_rwkvag", x.dtype, []int64{6, 1, 128}, data})
+		}), "unexpected tensor \"blocks.0.att.x_rwkvag\""},
+	}
+	for _, c := range cases {
+		t.Run(c.reason, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "in.safetensors")
+			c.make(t, p)
+			outDir := t.TempDir()
+			_, err := Convert(context.Background(), p, filepath.Join(outDir, "out.gguf"), Options{})
+			if err == nil {
+				t.Fatal("converted without error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not mention %q", err, c.want)
+			}
+			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+				t.Errorf("output written: %v", ents)
+			}
+		})
+	}
+}

@@ -1,0 +1,396 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
+)
+
+// rwkv7 is RWKV-7 "Goose" (x070), docs/ARCHITECTURES.md §7.
+//
+// State layout per layer (floats): att_x [C], ffn_x [C], then the WKV
+// state S [H][N][N] with S[h][i][j], i the value index and j the key index
+// (value×key, as in ChatRWKV's v7 path), all fp32.
+type rwkv7 struct {
+	cfg      Config
+	pool     *kernels.Pool
+	heads, N int
+	gnEps    float64
+	maxLora  int
+
+	emb          kernels.Matrix // [V][C]
+	ln0w, ln0b   []float32
+	layers       []rwkv7Layer
+	lnOutW       []float32
+	lnOutB       []float32
+	head         kernels.Matrix // [V][C]
+	scratchCache sync.Pool
+}
+
+type rwkv7Layer struct {
+	ln1w, ln1b, ln2w, ln2b []float32
+	// Token shift: μ' is the weight on the previous token.
+	xr, xw, xk, xv, xa, xg []float32
+	w0, a0, v0             []float32
+	w1, w2, a1, a2         kernels.Matrix // LoRAs, [out][in]
+	v1, v2, g1, g2         kernels.Matrix // v1/v2 absent (zero) on layer 0
+	kk, ka, rk             []float32
+	receptance, key, value kernels.Matrix
+	output                 kernels.Matrix
+	lnxw, lnxb             []float32
+	fxk                    []float32
+	fkey, fval             kernels.Matrix // [F][C], [C][F]
+}
+
+// decayScale is e^{-1/2}: w = exp(−e^{-1/2}·σ(z)), as the references write it.
+const decayScale = 0.606531
+
+func loadRWKV7(f *format.File, pool *kernels.Pool) (*rwkv7, error) {
+	md := f.Metadata
+	d, err := readDims(md, arch.RWKV7)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []struct {
+		key     string
+		dst     *int
+		zeroOK  bool
+		divides bool
+	}{
+		{arch.KeyHeadSize, &d.HeadSize, false, true},
+		{arch.KeyDecayLoraRank, &d.DecayLora, false, false},
+		{arch.KeyICLRLoraRank, &d.ICLRLora, false, false},
+		{arch.KeyValueLoraRank, &d.ValueLora, d.Layers == 1, false},
+		{arch.KeyGateLoraRank, &d.GateLora, false, false},
+	} {
+		key := arch.Key(arch.RWKV7, k.key)
+		v, err := md.Uint(key)
+		if err != nil {
+			return nil, err
+		}
+		if (v == 0 && !k.zeroOK) || v > uint64(d.Embd) || (k.divides && d.Embd%int(v) != 0) {
+			return nil, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, d.Embd)
+		}
+		*k.dst = int(v)
+	}
+	gnEps, err := md.Float(arch.Key(arch.RWKV7, arch.KeyGroupNormEps))
+	if err != nil {
+		return nil, err
+	}
+	if !(gnEps > 0 && gnEps < 1) {
+		return nil, fmt.Errorf("%s = %g is out of range", arch.Key(arch.RWKV7, arch.KeyGroupNormEps), gnEps)
+	}
+	w, err := newWeights(f, arch.RWKV7, d)
+	if err != nil {
+		return nil, err
+	}
+	C, N := d.Embd, d.HeadSize
+	m := &rwkv7{
+		cfg: Config{Arch: arch.RWKV7, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * (2*C + C*N)},
+		pool: pool, heads: C / N, N: N, gnEps: gnEps,
+		maxLora: max(d.DecayLora, d.ICLRLora, d.ValueLora, d.GateLora),
+		layers:  make([]rwkv7Layer, d.Layers),
+	}
+	var firstErr error
+	vec := func(name string) []float32 {
+		v, err := w.vector(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	mat := func(name string) kernels.Matrix {
+		v, err := w.matrix(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	m.emb = mat("token_embd.weight")
+	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
+	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
+	m.head = mat("output.weight")
+	for l := range m.layers {
+		n := func(s string) string { return arch.LayerName(l, s) }
+		L := rwkv7Layer{
+			ln1w: vec(n("attn_norm.weight")), ln1b: vec(n("attn_norm.bias")),
+			ln2w: vec(n("attn_norm_2.weight")), ln2b: vec(n("attn_norm_2.bias")),
+			xr: vec(n("time_mix_lerp_r.weight")), xw: vec(n("time_mix_lerp_w.weight")),
+			xk: vec(n("time_mix_lerp_k.weight")), xv: vec(n("time_mix_lerp_v.weight")),
+			xa: vec(n("time_mix_lerp_a.weight")), xg: vec(n("time_mix_lerp_g.weight")),
+			w0: vec(n("time_mix_w0.weight")), w1: mat(n("time_mix_w1.weight")), w2: mat(n("time_mix_w2.weight")),
+			a0: vec(n("time_mix_a0.weight")), a1: mat(n("time_mix_a1.weight")), a2: mat(n("time_mix_a2.weight")),
+			g1: mat(n("time_mix_g1.weight")), g2: mat(n("time_mix_g2.weight")),
+			kk: vec(n("time_mix_k_k.weight")), ka: vec(n("time_mix_k_a.weight")), rk: vec(n("time_mix_r_k.weight")),
+			receptance: mat(n("time_mix_receptance.weight")), key: mat(n("time_mix_key.weight")),
+			value: mat(n("time_mix_value.weight")), output: mat(n("time_mix_output.weight")),
+			lnxw: vec(n("time_mix_ln.weight")), lnxb: vec(n("time_mix_ln.bias")),
+			fxk:  vec(n("channel_mix_lerp_k.weight")),
+			fkey: mat(n("channel_mix_key.weight")), fval: mat(n("channel_mix_value.weight")),
+		}
+		if l > 0 {
+			L.v0, L.v1, L.v2 = vec(n("time_mix_v0.weight")), mat(n("time_mix_v1.weight")), mat(n("time_mix_v2.weight"))
+		}
+		m.layers[l] = L
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return m, nil
+}
+
+func (m *rwkv7) Config() Config  { return m.cfg }
+func (m *rwkv7) Kernels() string { return m.pool.Kernels.Name }
+
+func (m *rwkv7) NewState() *State {
+	return &State{Arch: arch.RWKV7, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+}
+
+func (m *rwkv7) Step(st *State, token int, logits []float32) error {
+	return m.Sequence(st, []int{token}, logits)
+}
+
+func (m *rwkv7) Sequence(st *State, tokens []int, logits []float32) error {
+	V := m.cfg.Vocab
+	if st == nil || st.Arch != arch.RWKV7 || st.Layers != m.cfg.Layers || st.Embd != m.cfg.Embd || len(st.Data) != m.cfg.StateSize {
+		return fmt.Errorf("engine: state does not belong to this %s model (L%d C%d)", m.cfg.Arch, m.cfg.Layers, m.cfg.Embd)
+	}
+	T := len(tokens)
+	if T == 0 {
+		return fmt.Errorf("engine: empty token sequence")
+	}
+	all := false
+	switch len(logits) {
+	case 0:
+	case V:
+	case T * V:
+		all = true
+	default:
+		return fmt.Errorf("engine: logits buffer of %d floats; want 0, %d (last position) or %d (every position)", len(logits), V, T*V)
+	}
+	for i, t := range tokens {
+		if t < 0 || t >= V {
+			return fmt.Errorf("engine: token %d at position %d is outside the vocabulary [0, %d)", t, i, V)
+		}
+	}
+	s := m.scratch()
+	defer m.scratchCache.Put(s)
+	for t0 := 0; t0 < T; t0 += maxChunk {
+		t1 := min(t0+maxChunk, T)
+		var out []float32
+		lastOnly := false
+		switch {
+		case all:
+			out = logits[t0*V : t1*V]
+		case logits != nil && t1 == T:
+			out, lastOnly = logits, true
+		}
+		m.forward(s, st, tokens[t0:t1], out, lastOnly)
+	}
+	return nil
+}
+
+// scratch7 holds per-call buffers, sized for maxChunk tokens.
+type scratch7 struct {
+	x, xa, mr, mw, mk, mv, ma, mg []float32 // [T][C]
+	r, w, k, v, a, g, vf, kk, y   []float32 // [T][C]
+	lora                          []float32 // [T][max rank]
+	fk                            []float32 // [T][F]
+}
+
+func (m *rwkv7) scratch() *scratch7 {
+	if s, ok := m.scratchCache.Get().(*scratch7); ok {
+		return s
+	}
+	TC := maxChunk * m.cfg.Embd
+	b := func() []float32 { return make([]float32, TC) }
+	return &scratch7{
+		x: b(), xa: b(), mr: b(), mw: b(), mk: b(), mv: b(), ma: b(), mg: b(),
+		r: b(), w: b(), k: b(), v: b(), a: b(), g: b(), vf: b(), kk: b(), y: b(),
+		lora: make([]float32, maxChunk*m.maxLora),
+		fk:   make([]float32, maxChunk*m.cfg.FFN),
+	}
+}
+
+// lerpShift writes dst = x + (x_prev − x)·μ' for every target (μ' the
+// weight on the previous token, the v6/v7 convention) and stores the last
+// row of xs in prev.
+func lerpShift(prev, xs []float32, C int, targets ...mixTarget) {
+	T := len(xs) / C
+	for t := 0; t < T; t++ {
+		cur := xs[t*C : (t+1)*C]
+		p := prev
+		if t > 0 {
+			p = xs[(t-1)*C : t*C]
+		}
+		for _, m := range targets {
+			dst := m.dst[t*C : (t+1)*C]
+			for c, mu := range m.mu[:C] {
+				dst[c] = cur[c] + (p[c]-cur[c])*mu
+			}
+		}
+	}
+	copy(prev, xs[(T-1)*C:T*C])
+}
+
+// lora computes dst[t] = B·f(A·x[t]) for T rows, f applied elementwise
+// (nil: identity), using tmp for the [T][rank] middle.
+func (m *rwkv7) lora(dst []float32, A, B kernels.Matrix, x []float32, T int, tmp []float32, f func(float32) float32) {
+	mid := tmp[:T*A.Rows]
+	m.pool.MatMul(mid, A, x, T)
+	if f != nil {
+		for i, z := range mid {
+			mid[i] = f(z)
+		}
+	}
+	m.pool.MatMul(dst, B, mid, T)
+}
+
+func tanh32(x float32) float32 { return float32(math.Tanh(float64(x))) }
+
+// forward runs T ≤ maxChunk tokens. out is nil, [T][V] (every position) or
+// [V] with lastOnly.
+func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, lastOnly bool) {
+	T, C, F, N, H := len(tokens), m.cfg.Embd, m.cfg.FFN, m.N, m.heads
+	TC := T * C
+	x := s.x[:TC]
+	for t, tok := range tokens {
+		row := x[t*C : (t+1)*C]
+		m.emb.Row(tok, row)
+		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
+	}
+	stride := 2*C + C*N
+	xa := s.xa[:TC]
+	mr, mw, mk, mv, ma, mg := s.mr[:TC], s.mw[:TC], s.mk[:TC], s.mv[:TC], s.ma[:TC], s.mg[:TC]
+	r, w, k, v, a, g, vf, kk, y := s.r[:TC], s.w[:TC], s.k[:TC], s.v[:TC], s.a[:TC], s.g[:TC], s.vf[:TC], s.kk[:TC], s.y[:TC]
+	for l := range m.layers {
+		L := &m.layers[l]
+		base := l * stride
+		attX, ffnX := st.Data[base:base+C], st.Data[base+C:base+2*C]
+		S := st.Data[base+2*C : base+stride]
+
+		// Time mixing.
+		normRows(xa, x, L.ln1w, L.ln1b, C)
+		lerpShift(attX, xa, C, mixTarget{mr, L.xr}, mixTarget{mw, L.xw}, mixTarget{mk, L.xk},
+			mixTarget{mv, L.xv}, mixTarget{ma, L.xa}, mixTarget{mg, L.xg})
+		m.pool.MatMul(r, L.receptance, mr, T)
+		m.pool.MatMul(k, L.key, mk, T)
+		m.pool.MatMul(v, L.value, mv, T)
+		m.lora(w, L.w1, L.w2, mw, T, s.lora, tanh32)
+		m.lora(a, L.a1, L.a2, ma, T, s.lora, nil)
+		m.lora(g, L.g1, L.g2, mg, T, s.lora, sigmoid) // no activation after g2
+		for t := 0; t < T; t++ {
+			for c := 0; c < C; c++ {
+				i := t*C + c
+				w[i] = exp32(-decayScale * sigmoid(L.w0[c]+w[i]))
+				a[i] = sigmoid(L.a0[c] + a[i])
+				kk[i] = k[i] * L.kk[c]
+				k[i] *= 1 + (a[i]-1)*L.ka[c]
+			}
+			for h := 0; h < H; h++ {
+				seg := kk[t*C+h*N : t*C+(h+1)*N]
+				var ss float64
+				for _, z := range seg {
+					ss += float64(z) * float64(z)
+				}
+				inv := float32(1 / math.Max(math.Sqrt(ss), 1e-12))
+				for j := range seg {
+					seg[j] *= inv
+				}
+			}
+		}
+		if l == 0 {
+			copy(vf, v) // v_first: layer 0's value, per token
+		} else {
+			// v += (v_first − v)·σ(v0 + v2·(v1·xv)); y is free here.
+			m.lora(y, L.v1, L.v2, mv, T, s.lora, nil)
+			for t := 0; t < T; t++ {
+				for c := 0; c < C; c++ {
+					i := t*C + c
+					v[i] += (vf[i] - v[i]) * sigmoid(L.v0[c]+y[i])
+				}
+			}
+		}
+		// WKV scan, sequential in t; S[h][i(value)][j(key)].
+		for t := 0; t < T; t++ {
+			o := t * C
+			for h := 0; h < H; h++ {
+				hb := o + h*N
+				wh, kh, vh, rh := w[hb:hb+N], k[hb:hb+N], v[hb:hb+N], r[hb:hb+N]
+				kkh, ah := kk[hb:hb+N], a[hb:hb+N]
+				Sh := S[h*N*N : (h+1)*N*N]
+				for i := 0; i < N; i++ {
+					row := Sh[i*N : (i+1)*N]
+					var sa float32
+					for j, sij := range row {
+						sa -= sij * kkh[j]
+					}
+					vi := vh[i]
+					var yi float32
+					for j := range row {
+						sij := row[j]*wh[j] + sa*(kkh[j]*ah[j]) + vi*kh[j]
+						row[j] = sij
+						yi += sij * rh[j]
+					}
+					y[hb+i] = yi
+				}
+				// GroupNorm over the head, then the bonus term, then the gate.
+				yh := y[hb : hb+N]
+				var sum float64
+				for _, z := range yh {
+					sum += float64(z)
+				}
+				mean := sum / float64(N)
+				var sq float64
+				for _, z := range yh {
+					d := float64(z) - mean
+					sq += d * d
+				}
+				inv := 1 / math.Sqrt(sq/float64(N)+m.gnEps)
+				var bonus float32
+				for j := 0; j < N; j++ {
+					bonus += rh[j] * kh[j] * L.rk[h*N+j]
+				}
+				for i, z := range yh {
+					c := h*N + i
+					yn := float32((float64(z)-mean)*inv)*L.lnxw[c] + L.lnxb[c]
+					yh[i] = (yn + bonus*vh[i]) * g[hb+i]
+				}
+			}
+		}
+		m.pool.MatMul(r, L.output, y, T) // reuse r as the output buffer
+		for i := range x {
+			x[i] += r[i]
+		}
+
+		// Channel mixing (no receptance in v7).
+		normRows(xa, x, L.ln2w, L.ln2b, C)
+		lerpShift(ffnX, xa, C, mixTarget{mk, L.fxk})
+		fk := s.fk[:T*F]
+		m.pool.MatMul(fk, L.fkey, mk, T)
+		for i, z := range fk {
+			z = max(z, 0)
+			fk[i] = z * z // relu²
+		}
+		m.pool.MatMul(r, L.fval, fk, T)
+		for i := range x {
+			x[i] += r[i]
+		}
+	}
+	if out == nil {
+		return
+	}
+	t0 := 0
+	if lastOnly {
+		t0 = T - 1
+	}
+	n := T - t0
+	xo := xa[:n*C]
+	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
+	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
+}
