@@ -2,6 +2,8 @@ package convert
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,5 +273,39 @@ func TestRejectsBadV7(t *testing.T) {
 				t.Errorf("output written: %v", ents)
 			}
 		})
+	}
+}
+
+// TestV7ReferenceFilesAreRoundings pins down why the engine's reference
+// test holds the fp16 and fp32 tiny-v7 files to a looser tolerance than the
+// bf16 file: the logits are those of the bf16 file, which is the fp32
+// file's weights rounded to nearest-even bf16 bit for bit, and the fp16
+// file is the same weights rounded to f16. Different weights, not a
+// different reading of them.
+func TestV7ReferenceFilesAreRoundings(t *testing.T) {
+	f32 := ckptTensors(t, testutil.Shared(t, "reference", "tiny-v7-fp32.pth"))
+	for _, c := range []struct {
+		file  string
+		round func(float32) uint16
+	}{{"tiny-v7-bf16.pth", quant.F32ToBF16}, {"tiny-v7-fp16.pth", quant.F32ToF16}} {
+		other := map[string][]byte{}
+		for _, x := range ckptTensors(t, testutil.Shared(t, "reference", c.file)) {
+			other[x.name] = x.data
+		}
+		if len(other) != len(f32) {
+			t.Fatalf("%s: %d tensors, fp32 file %d", c.file, len(other), len(f32))
+		}
+		for _, x := range f32 {
+			o := other[x.name]
+			if x.dtype != "F32" || len(o) != len(x.data)/2 {
+				t.Fatalf("%s: %s: %s, %d vs %d bytes", c.file, x.name, x.dtype, len(o), len(x.data))
+			}
+			for i := 0; i < len(o)/2; i++ {
+				u := c.round(math.Float32frombits(binary.LittleEndian.Uint32(x.data[4*i:])))
+				if u != binary.LittleEndian.Uint16(o[2*i:]) {
+					t.Fatalf("%s: %s[%d] is not the rounded fp32 value", c.file, x.name, i)
+				}
+			}
+		}
 	}
 }
