@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rwkv-tools/rwkv-tools/convert"
@@ -284,6 +286,71 @@ func BenchmarkStepV7(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+		})
+	}
+}
+
+// TestLoadRejectsBadV7 refuses rwkv7 files whose metadata or tensors do not
+// fit together, with a message naming the problem.
+func TestLoadRejectsBadV7(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "good.gguf")
+	if _, err := convert.Convert(context.Background(), testutil.Shared(t, "reference", "tiny-v7-bf16.pth"), src, convert.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	good, err := format.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	// rewrite copies good with metadata edits and without the tensor drop.
+	rewrite := func(t *testing.T, edit func(format.Metadata), drop string) *format.File {
+		md := format.Metadata{}
+		for k, v := range good.Metadata {
+			md[k] = v
+		}
+		edit(md)
+		var ws []format.WriteTensor
+		for _, ti := range good.Tensors {
+			if ti.Name == drop {
+				continue
+			}
+			_, data, err := good.Tensor(ti.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws = append(ws, format.WriteTensor{
+				TensorInfo: format.TensorInfo{Name: ti.Name, DType: ti.DType, Dims: ti.Dims},
+				Write:      func(w io.Writer) error { _, err := w.Write(data); return err },
+			})
+		}
+		p := filepath.Join(t.TempDir(), "bad.gguf")
+		if err := format.WriteFile(context.Background(), p, md, ws); err != nil {
+			t.Fatal(err)
+		}
+		f, err := format.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	for _, c := range []struct {
+		reason string
+		edit   func(format.Metadata)
+		drop   string
+		want   string
+	}{
+		{"head size not dividing n_embd", func(md format.Metadata) { md["rwkv7.wkv.head_size"] = format.Uint32(48) }, "", "rwkv7.wkv.head_size = 48"},
+		{"other head size", func(md format.Metadata) { md["rwkv7.wkv.head_size"] = format.Uint32(32) }, "", "time_mix_r_k.weight has dims"},
+		{"missing LoRA rank", func(md format.Metadata) { delete(md, "rwkv7.attention.gate_lora_rank") }, "", "gate_lora_rank"},
+		{"missing group norm eps", func(md format.Metadata) { delete(md, "rwkv7.attention.group_norm_epsilon") }, "", "group_norm_epsilon"},
+		{"missing LoRA tensor", func(format.Metadata) {}, "blk.1.time_mix_a2.weight", "blk.1.time_mix_a2.weight is missing"},
+	} {
+		t.Run(c.reason, func(t *testing.T) {
+			_, err := engine.Load(rewrite(t, c.edit, c.drop), engine.Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, c.want)
+			}
 		})
 	}
 }
