@@ -62,8 +62,12 @@ type Dims struct {
 	Layers int // L
 	FFN    int // F, the channel-mix hidden width
 
-	// RWKV-7 only (zero for RWKV-4).
-	HeadSize  int // N; the number of heads is Embd/HeadSize
+	// RWKV-5/7 (zero for RWKV-4).
+	HeadSize int // N; the number of heads is Embd/HeadSize
+	// RWKV-5.0 only: no att.gate (the output is not gated).
+	NoGate bool
+
+	// RWKV-7 only.
 	DecayLora int // Dw, rank of w1/w2
 	ICLRLora  int // Da, rank of a1/a2 (in-context learning rate)
 	ValueLora int // Dv, rank of v1/v2 (value residual mix; 0 if Layers == 1)
@@ -110,15 +114,24 @@ const (
 	KeyGateLoraRank  = "attention.gate_lora_rank"
 )
 
+// RWKV-5 metadata key suffix: false for RWKV-5.0 (no att.gate tensor).
+const KeyOutputGate = "attention.output_gate"
+
 // LayerNormEps is the LayerNorm epsilon of every RWKV version.
 const LayerNormEps = 1e-5
 
-// GroupNormEps is the per-head GroupNorm (att.ln_x) epsilon of RWKV-6/7
-// official checkpoints (docs/ARCHITECTURES.md §9).
+// GroupNormEps is the per-head GroupNorm (att.ln_x) epsilon of RWKV-5/6/7
+// official checkpoints (docs/ARCHITECTURES.md §5.2, §9).
 const GroupNormEps = 64e-5
 
+// GroupNormEpsRWKVCppV5 is the GroupNorm epsilon rwkv.cpp uses for RWKV-5
+// (its own tiny v5 models were trained with it; docs/ARCHITECTURES.md §15).
+const GroupNormEpsRWKVCppV5 = 1e-5
+
 // Supported reports whether rwkv-tools can convert and run archName.
-func Supported(archName string) bool { return archName == RWKV4 || archName == RWKV7 }
+func Supported(archName string) bool {
+	return archName == RWKV4 || archName == RWKV5 || archName == RWKV7
+}
 
 // Unused reports whether a checkpoint key of archName is a known tensor
 // that the model never reads and the converter drops: RWKV-7's layer-0
@@ -150,8 +163,13 @@ func Tensors(archName string, d Dims) ([]Tensor, error) {
 			return nil, fmt.Errorf("%s: invalid dims %+v (head size must divide n_embd; LoRA ranks must be positive)", archName, d)
 		}
 		return rwkv7Tensors(d), nil
-	case RWKV5, RWKV6:
-		return nil, fmt.Errorf("architecture %s is not yet supported by rwkv-tools (RWKV-4 and RWKV-7 are)", archName)
+	case RWKV5:
+		if d.HeadSize <= 0 || d.Embd%d.HeadSize != 0 {
+			return nil, fmt.Errorf("%s: invalid dims %+v (head size must divide n_embd)", archName, d)
+		}
+		return rwkv5Tensors(d), nil
+	case RWKV6:
+		return nil, fmt.Errorf("architecture %s is not yet supported by rwkv-tools (RWKV-4, RWKV-5 and RWKV-7 are)", archName)
 	}
 	return nil, fmt.Errorf("unknown architecture %q", archName)
 }
@@ -202,6 +220,65 @@ func rwkv4Tensors(d Dims) []Tensor {
 	}
 	for l := 0; l < d.Layers; l++ {
 		for _, s := range rwkv4Layer {
+			ts = append(ts, Tensor{
+				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
+				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
+				Shape:  s.shape(d),
+				Role:   s.role,
+				Layer:  l,
+			})
+		}
+	}
+	return append(ts,
+		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
+		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
+		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
+	)
+}
+
+// rwkv5Layer is the RWKV-5 block (docs/ARCHITECTURES.md §5). μ is the
+// weight on the current token, as in RWKV-4. The decay and bonus are
+// stored per channel (C = H·N) whatever the source layout: decay holds
+// w = exp(−exp(time_decay)) and first holds u (time_faaaa raw, or
+// exp(time_first) for the 5.0/5.1 previews), the per-head values of
+// 5.0/5.1 repeated over the head's N channels. RWKV-5.0 has no gate.
+var rwkv5Layer = []layerSpec{
+	{"attn_norm.weight", "ln1.weight", vecC, Vector},
+	{"attn_norm.bias", "ln1.bias", vecC, Vector},
+	{"time_mix_mu_k.weight", "att.time_mix_k", vecC, Vector},
+	{"time_mix_mu_v.weight", "att.time_mix_v", vecC, Vector},
+	{"time_mix_mu_r.weight", "att.time_mix_r", vecC, Vector},
+	{"time_mix_mu_g.weight", "att.time_mix_g", vecC, Vector},
+	{"time_mix_decay.weight", "att.time_decay", vecC, Vector},
+	{"time_mix_first.weight", "att.time_faaaa", vecC, Vector},
+	{"time_mix_key.weight", "att.key.weight", matCC, Projection},
+	{"time_mix_value.weight", "att.value.weight", matCC, Projection},
+	{"time_mix_receptance.weight", "att.receptance.weight", matCC, Projection},
+	{"time_mix_gate.weight", "att.gate.weight", matCC, Projection},
+	{"time_mix_output.weight", "att.output.weight", matCC, Projection},
+	{"time_mix_ln.weight", "att.ln_x.weight", vecC, Vector},
+	{"time_mix_ln.bias", "att.ln_x.bias", vecC, Vector},
+	{"attn_norm_2.weight", "ln2.weight", vecC, Vector},
+	{"attn_norm_2.bias", "ln2.bias", vecC, Vector},
+	{"channel_mix_mu_k.weight", "ffn.time_mix_k", vecC, Vector},
+	{"channel_mix_mu_r.weight", "ffn.time_mix_r", vecC, Vector},
+	{"channel_mix_key.weight", "ffn.key.weight", matFC, Projection},
+	{"channel_mix_receptance.weight", "ffn.receptance.weight", matCC, Projection},
+	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
+}
+
+func rwkv5Tensors(d Dims) []Tensor {
+	V, C := int64(d.Vocab), int64(d.Embd)
+	ts := []Tensor{
+		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
+		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
+		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
+	}
+	for l := 0; l < d.Layers; l++ {
+		for _, s := range rwkv5Layer {
+			if d.NoGate && (s.name == "time_mix_mu_g.weight" || s.name == "time_mix_gate.weight") {
+				continue
+			}
 			ts = append(ts, Tensor{
 				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
 				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),

@@ -37,7 +37,10 @@ func TestRWKV4Table(t *testing.T) {
 	if _, err := Tensors(RWKV7, d); err == nil {
 		t.Fatal("rwkv7 accepted without head size and LoRA ranks")
 	}
-	for _, a := range []string{RWKV5, RWKV6} {
+	if _, err := Tensors(RWKV5, d); err == nil {
+		t.Fatal("rwkv5 accepted without head size")
+	}
+	for _, a := range []string{RWKV6} {
 		if _, err := Tensors(a, d); err == nil || Supported(a) {
 			t.Fatalf("%s accepted before it is implemented", a)
 		}

@@ -266,6 +266,11 @@ func planTensors(ck *source.Checkpoint, det Detection, choice DTypeChoice, rep *
 // fused att.x_rwkvag split into its six rows; BlinkDL's [in][out] LoRAs
 // transposed to [out][in]).
 func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTensor, error) {
+	if det.Arch == arch.RWKV5 {
+		if p, ok, err := resolveV5(ck, det, spec); ok {
+			return p, err
+		}
+	}
 	p := plannedTensor{spec: spec}
 	src := ck.Tensor(spec.Source)
 	if det.Arch == arch.RWKV7 && src == nil {
@@ -323,10 +328,13 @@ func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTen
 }
 
 func v7DimsText(det Detection) string {
+	d := det.Dims
+	if det.Arch == arch.RWKV5 {
+		return fmt.Sprintf(", head size %d", d.HeadSize)
+	}
 	if det.Arch != arch.RWKV7 {
 		return ""
 	}
-	d := det.Dims
 	return fmt.Sprintf(", head size %d, LoRA ranks w %d a %d v %d g %d", d.HeadSize, d.DecayLora, d.ICLRLora, d.ValueLora, d.GateLora)
 }
 
@@ -406,6 +414,12 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 		md[arch.Key(a, arch.KeyICLRLoraRank)] = format.Uint32(uint32(d.ICLRLora))
 		md[arch.Key(a, arch.KeyValueLoraRank)] = format.Uint32(uint32(d.ValueLora))
 		md[arch.Key(a, arch.KeyGateLoraRank)] = format.Uint32(uint32(d.GateLora))
+	}
+	if a == arch.RWKV5 {
+		d := det.Dims
+		md[arch.Key(a, arch.KeyHeadSize)] = format.Uint32(uint32(d.HeadSize))
+		md[arch.Key(a, arch.KeyGroupNormEps)] = format.Float32(groupNormEps(det, ck.Format))
+		md[arch.Key(a, arch.KeyOutputGate)] = format.Bool(!d.NoGate)
 	}
 	for _, p := range plan {
 		if p.to.BlockLen() > 1 {

@@ -373,15 +373,12 @@ func TestCancelLeavesNoOutput(t *testing.T) {
 	}
 }
 
-// TestOtherVersionsRefused: v5 and v6 checkpoints are detected and refused
-// with "not yet supported", never converted wrongly (v4 and v7 convert).
+// TestOtherVersionsRefused: v6 checkpoints are detected and refused with
+// "not yet supported", never converted wrongly (v4, v5 and v7 convert).
 func TestOtherVersionsRefused(t *testing.T) {
 	cases := map[string]string{
-		"reference/tiny-v5-bf16.pth":                   "RWKV-5.2",
-		"reference/tiny-v6-bf16.pth":                   "RWKV-6",
-		"fixtures/rwkvcpp/tiny-rwkv-5v1-730K-FP32.bin": "RWKV-5",
-		"fixtures/rwkvcpp/tiny-rwkv-5v2-730K-FP32.bin": "RWKV-5.2",
-		"fixtures/rwkvcpp/tiny-rwkv-6v0-3m-Q5_1.bin":   "RWKV-6",
+		"reference/tiny-v6-bf16.pth":                 "RWKV-6",
+		"fixtures/rwkvcpp/tiny-rwkv-6v0-3m-Q5_1.bin": "RWKV-6",
 	}
 	names := make([]string, 0, len(cases))
 	for k := range cases {
@@ -398,6 +395,35 @@ func TestOtherVersionsRefused(t *testing.T) {
 		if _, statErr := os.Stat(out); statErr == nil {
 			t.Errorf("%s: output written", rel)
 		}
+	}
+}
+
+// TestResearchVariantsRefused: research variants that no released model
+// uses (RWKV-6 x060a/b/c with gate_w1 or time_maa_rkvw_w1, RWKV-7a
+// DeepEmbed with ffn.s_emb/s0/s1/s2) are refused by name, writing nothing.
+func TestResearchVariantsRefused(t *testing.T) {
+	for _, c := range []struct {
+		base, extra, want string
+	}{
+		{"tiny-v6-bf16.pth", "blocks.0.att.gate_w1", "RWKV-6 research variant"},
+		{"tiny-v6-bf16.pth", "blocks.1.att.time_maa_rkvw_w1", "RWKV-6 research variant"},
+		{"tiny-v7-bf16.pth", "blocks.0.ffn.s_emb.weight", "DeepEmbed"},
+		{"tiny-v7-bf16.pth", "blocks.1.ffn.s1", "DeepEmbed"},
+	} {
+		t.Run(c.extra, func(t *testing.T) {
+			ts := ckptTensors(t, testutil.Shared(t, "reference", c.base))
+			ts = append(ts, stTensor{c.extra, "BF16", []int64{2, 2}, make([]byte, 8)})
+			p := filepath.Join(t.TempDir(), "in.safetensors")
+			writeSafetensors(t, p, ts)
+			outDir := t.TempDir()
+			_, err := Convert(context.Background(), p, filepath.Join(outDir, "o.gguf"), Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.extra) {
+				t.Errorf("err = %v", err)
+			}
+			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+				t.Errorf("output written: %v", ents)
+			}
+		})
 	}
 }
 

@@ -34,8 +34,14 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 	switch {
 	case has("blocks.0.att.r_k") || has("blocks.0.att.k_k") || has("blocks.0.att.x_r") || has("blocks.0.att.x_rwkvag"):
 		det.Arch, det.Variant = arch.RWKV7, "RWKV-7 (Goose)"
+		if err := refuseResearch(ck, "RWKV-7a \"DeepEmbed\" variant", ".ffn.s_emb.", ".ffn.s0", ".ffn.s1", ".ffn.s2"); err != nil {
+			return det, err
+		}
 	case has("blocks.0.att.time_maa_x"):
 		det.Arch, det.Variant = arch.RWKV6, "RWKV-6 (Finch)"
+		if err := refuseResearch(ck, "RWKV-6 research variant (x060a/b/c)", "gate_w1", "gate_w2", "time_maa_rkvw_w1", "time_maa_rkvw_w2"); err != nil {
+			return det, err
+		}
 	case has("blocks.0.att.ln_x.weight"):
 		det.Arch = arch.RWKV5
 		switch dec := ck.Tensor("blocks.0.att.time_decay"); {
@@ -59,19 +65,37 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 		return det, fmt.Errorf("%s: not an RWKV checkpoint: none of the keys that identify RWKV-4/5/6/7 (e.g. blocks.0.att.time_decay, blocks.0.att.ln_x.weight, blocks.0.att.time_maa_x, blocks.0.att.r_k) is present", ck.Path)
 	}
 	if !arch.Supported(det.Arch) {
-		return det, fmt.Errorf("%s: detected %s; converting it is not yet supported by rwkv-tools (RWKV-4 and RWKV-7 are)", ck.Path, det.Variant)
+		return det, fmt.Errorf("%s: detected %s; converting it is not yet supported by rwkv-tools (RWKV-4, RWKV-5 and RWKV-7 are)", ck.Path, det.Variant)
 	}
 	d, err := dimsFromShapes(ck)
 	if err != nil {
 		return det, err
 	}
-	if det.Arch == arch.RWKV7 {
+	switch det.Arch {
+	case arch.RWKV5:
+		if err := v5Dims(ck, det, &d); err != nil {
+			return det, err
+		}
+	case arch.RWKV7:
 		if err := v7Dims(ck, &d); err != nil {
 			return det, err
 		}
 	}
 	det.Dims = d
 	return det, nil
+}
+
+// refuseResearch errors when a key contains one of the markers of a
+// research variant that no released model uses.
+func refuseResearch(ck *source.Checkpoint, what string, markers ...string) error {
+	for _, t := range ck.Tensors {
+		for _, m := range markers {
+			if strings.Contains(t.Name, m) {
+				return fmt.Errorf("%s: tensor %q belongs to the %s, which no released model uses; not supported", ck.Path, t.Name, what)
+			}
+		}
+	}
+	return nil
 }
 
 // dimsFromShapes derives V, C, L and F from the tensors (never hard-coded).

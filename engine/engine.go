@@ -69,13 +69,15 @@ func Load(f *format.File, opts Options) (Model, error) {
 	switch archName {
 	case arch.RWKV4:
 		return loadRWKV4(f, pool)
+	case arch.RWKV5:
+		return loadRWKV5(f, pool)
 	case arch.RWKV7:
 		return loadRWKV7(f, pool)
 	}
 	if arch.Supported(archName) {
 		return nil, fmt.Errorf("engine: architecture %s has no engine implementation", archName)
 	}
-	return nil, fmt.Errorf("engine: architecture %q is not supported yet (supported: %s, %s)", archName, arch.RWKV4, arch.RWKV7)
+	return nil, fmt.Errorf("engine: architecture %q is not supported yet (supported: %s, %s, %s)", archName, arch.RWKV4, arch.RWKV5, arch.RWKV7)
 }
 
 // readDims reads the dims every architecture records.

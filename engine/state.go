@@ -10,8 +10,9 @@ import (
 // State is the recurrent state of one sequence: a flat float32 buffer owned
 // by the caller, so cloning is a copy. Its layout is architecture-specific
 // (RWKV-4: per layer att_x, aa, bb, pp, ffn_x, each Embd floats, the
-// ChatRWKV order; RWKV-7: per layer att_x, ffn_x, then S[h][value][key],
-// Embd + Embd + Embd·head_size floats).
+// ChatRWKV order; RWKV-5: per layer att_x, ffn_x, then S[h][key][value];
+// RWKV-7: per layer att_x, ffn_x, then S[h][value][key]; both Embd + Embd +
+// Embd·head_size floats).
 type State struct {
 	Arch   string
 	Layers int

@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
+)
+
+// rwkv5 is RWKV-5 "Eagle" (5.0/5.1/5.2), docs/ARCHITECTURES.md §5.
+//
+// State layout per layer (floats): att_x [C], ffn_x [C], then the WKV
+// state S [H][N][N] with S[h][i][j], i the key index and j the value index
+// (key×value, as in ChatRWKV's v5 path), all fp32.
+type rwkv5 struct {
+	cfg      Config
+	pool     *kernels.Pool
+	heads, N int
+	gnEps    float64
+	gate     bool
+
+	emb          kernels.Matrix // [V][C]
+	ln0w, ln0b   []float32
+	layers       []rwkv5Layer
+	lnOutW       []float32
+	lnOutB       []float32
+	head         kernels.Matrix // [V][C]
+	scratchCache sync.Pool
+}
+
+type rwkv5Layer struct {
+	ln1w, ln1b, ln2w, ln2b []float32
+	muK, muV, muR, muG     []float32 // μ: weight on the current token; muG nil without gate
+	decay, first           []float32 // w = exp(−exp(time_decay)) and u, per channel
+	receptance, key, value kernels.Matrix
+	gate, output           kernels.Matrix // gate zero without gate (5.0)
+	lnxw, lnxb             []float32
+	fmuK, fmuR             []float32
+	fkey, freceptance      kernels.Matrix // [F][C], [C][C]
+	fval                   kernels.Matrix // [C][F]
+}
+
+// readHeadShape reads <arch>.wkv.head_size and <arch>.attention.group_norm_epsilon.
+func readHeadShape(md format.Metadata, archName string, d *arch.Dims) (gnEps float64, err error) {
+	key := arch.Key(archName, arch.KeyHeadSize)
+	v, err := md.Uint(key)
+	if err != nil {
+		return 0, err
+	}
+	if v == 0 || v > uint64(d.Embd) || d.Embd%int(v) != 0 {
+		return 0, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, d.Embd)
+	}
+	d.HeadSize = int(v)
+	key = arch.Key(archName, arch.KeyGroupNormEps)
+	if gnEps, err = md.Float(key); err != nil {
+		return 0, err
+	}
+	if !(gnEps > 0 && gnEps < 1) {
+		return 0, fmt.Errorf("%s = %g is out of range", key, gnEps)
+	}
+	return gnEps, nil
+}
+
+func loadRWKV5(f *format.File, pool *kernels.Pool) (*rwkv5, error) {
+	md := f.Metadata
+	d, err := readDims(md, arch.RWKV5)
+	if err != nil {
+		return nil, err
+	}
+	gnEps, err := readHeadShape(md, arch.RWKV5, &d)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := md.Bool(arch.Key(arch.RWKV5, arch.KeyOutputGate))
+	if err != nil {
+		return nil, err
+	}
+	d.NoGate = !gate
+	w, err := newWeights(f, arch.RWKV5, d)
+	if err != nil {
+		return nil, err
+	}
+	C, N := d.Embd, d.HeadSize
+	m := &rwkv5{
+		cfg: Config{Arch: arch.RWKV5, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * (2*C + C*N)},
+		pool: pool, heads: C / N, N: N, gnEps: gnEps, gate: gate,
+		layers: make([]rwkv5Layer, d.Layers),
+	}
+	var firstErr error
+	vec := func(name string) []float32 {
+		v, err := w.vector(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	mat := func(name string) kernels.Matrix {
+		v, err := w.matrix(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	m.emb = mat("token_embd.weight")
+	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
+	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
+	m.head = mat("output.weight")
+	for l := range m.layers {
+		n := func(s string) string { return arch.LayerName(l, s) }
+		L := rwkv5Layer{
+			ln1w: vec(n("attn_norm.weight")), ln1b: vec(n("attn_norm.bias")),
+			ln2w: vec(n("attn_norm_2.weight")), ln2b: vec(n("attn_norm_2.bias")),
+			muK: vec(n("time_mix_mu_k.weight")), muV: vec(n("time_mix_mu_v.weight")), muR: vec(n("time_mix_mu_r.weight")),
+			decay: vec(n("time_mix_decay.weight")), first: vec(n("time_mix_first.weight")),
+			receptance: mat(n("time_mix_receptance.weight")), key: mat(n("time_mix_key.weight")),
+			value: mat(n("time_mix_value.weight")), output: mat(n("time_mix_output.weight")),
+			lnxw: vec(n("time_mix_ln.weight")), lnxb: vec(n("time_mix_ln.bias")),
+			fmuK: vec(n("channel_mix_mu_k.weight")), fmuR: vec(n("channel_mix_mu_r.weight")),
+			fkey: mat(n("channel_mix_key.weight")), freceptance: mat(n("channel_mix_receptance.weight")),
+			fval: mat(n("channel_mix_value.weight")),
+		}
+		if gate {
+			L.muG, L.gate = vec(n("time_mix_mu_g.weight")), mat(n("time_mix_gate.weight"))
+		}
+		m.layers[l] = L
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return m, nil
+}
+
+func (m *rwkv5) Config() Config  { return m.cfg }
+func (m *rwkv5) Kernels() string { return m.pool.Kernels.Name }
+
+func (m *rwkv5) NewState() *State {
+	return &State{Arch: arch.RWKV5, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+}
+
+func (m *rwkv5) Step(st *State, token int, logits []float32) error {
+	return m.Sequence(st, []int{token}, logits)
+}
+
+func (m *rwkv5) Sequence(st *State, tokens []int, logits []float32) error {
+	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
+		s := m.scratch()
+		defer m.scratchCache.Put(s)
+		m.forward(s, st, tokens, out, lastOnly)
+	})
+}
+
+// runChunks validates a Sequence call and runs it in chunks of at most
+// maxChunk tokens.
+func runChunks(cfg Config, st *State, tokens []int, logits []float32, fwd func(tokens []int, out []float32, lastOnly bool)) error {
+	V := cfg.Vocab
+	if st == nil || st.Arch != cfg.Arch || st.Layers != cfg.Layers || st.Embd != cfg.Embd || len(st.Data) != cfg.StateSize {
+		return fmt.Errorf("engine: state does not belong to this %s model (L%d C%d)", cfg.Arch, cfg.Layers, cfg.Embd)
+	}
+	T := len(tokens)
+	if T == 0 {
+		return fmt.Errorf("engine: empty token sequence")
+	}
+	all := false
+	switch len(logits) {
+	case 0:
+	case V:
+	case T * V:
+		all = true
+	default:
+		return fmt.Errorf("engine: logits buffer of %d floats; want 0, %d (last position) or %d (every position)", len(logits), V, T*V)
+	}
+	for i, t := range tokens {
+		if t < 0 || t >= V {
+			return fmt.Errorf("engine: token %d at position %d is outside the vocabulary [0, %d)", t, i, V)
+		}
+	}
+	for t0 := 0; t0 < T; t0 += maxChunk {
+		t1 := min(t0+maxChunk, T)
+		var out []float32
+		lastOnly := false
+		switch {
+		case all:
+			out = logits[t0*V : t1*V]
+		case logits != nil && t1 == T:
+			out, lastOnly = logits, true
+		}
+		fwd(tokens[t0:t1], out, lastOnly)
+	}
+	return nil
+}
+
+// scratch5 holds per-call buffers, sized for maxChunk tokens.
+type scratch5 struct {
+	x, xa, xk, xv, xr, xg, r, k, v, g, y []float32 // [T][C]
+	fk                                   []float32 // [T][F]
+}
+
+func (m *rwkv5) scratch() *scratch5 {
+	if s, ok := m.scratchCache.Get().(*scratch5); ok {
+		return s
+	}
+	TC := maxChunk * m.cfg.Embd
+	b := func() []float32 { return make([]float32, TC) }
+	return &scratch5{
+		x: b(), xa: b(), xk: b(), xv: b(), xr: b(), xg: b(), r: b(), k: b(), v: b(), g: b(), y: b(),
+		fk: make([]float32, maxChunk*m.cfg.FFN),
+	}
+}
+
+// wkv5Head runs one token of the RWKV-5/6 WKV for one head (docs/
+// ARCHITECTURES.md §5.2): y = rᵀ(S + diag(u) k vᵀ), S ← diag(w) S + k vᵀ,
+// with S [N][N] key×value; r, k, w, u indexed by key, v and y by value.
+func wkv5Head(S, r, k, v, w, u, y []float32) {
+	N := len(v)
+	clear(y[:N])
+	for i := 0; i < N; i++ {
+		row := S[i*N : (i+1)*N]
+		ri, ki, wi := r[i], k[i], w[i]
+		ruk := ri * u[i] * ki
+		for j, vj := range v[:N] {
+			s := row[j]
+			y[j] += ri*s + ruk*vj
+			row[j] = s*wi + ki*vj
+		}
+	}
+}
+
+// groupNormHead normalises one head's y in place (mean/variance in
+// float64) and applies the att.ln_x affine of its channels.
+func groupNormHead(y, wt, b []float32, eps float64) {
+	N := len(y)
+	var sum float64
+	for _, z := range y {
+		sum += float64(z)
+	}
+	mean := sum / float64(N)
+	var sq float64
+	for _, z := range y {
+		d := float64(z) - mean
+		sq += d * d
+	}
+	inv := 1 / math.Sqrt(sq/float64(N)+eps)
+	for i, z := range y {
+		y[i] = float32((float64(z)-mean)*inv)*wt[i] + b[i]
+	}
+}
+
+func silu(x float32) float32 { return x * sigmoid(x) }
+
+// forward runs T ≤ maxChunk tokens. out is nil, [T][V] (every position) or
+// [V] with lastOnly.
+func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, lastOnly bool) {
+	T, C, F, N, H := len(tokens), m.cfg.Embd, m.cfg.FFN, m.N, m.heads
+	TC := T * C
+	x := s.x[:TC]
+	for t, tok := range tokens {
+		row := x[t*C : (t+1)*C]
+		m.emb.Row(tok, row)
+		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
+	}
+	stride := 2*C + C*N
+	xa, xk, xv, xr, xg := s.xa[:TC], s.xk[:TC], s.xv[:TC], s.xr[:TC], s.xg[:TC]
+	r, k, v, g, y := s.r[:TC], s.k[:TC], s.v[:TC], s.g[:TC], s.y[:TC]
+	for l := range m.layers {
+		L := &m.layers[l]
+		base := l * stride
+		attX, ffnX := st.Data[base:base+C], st.Data[base+C:base+2*C]
+		S := st.Data[base+2*C : base+stride]
+
+		// Time mixing.
+		normRows(xa, x, L.ln1w, L.ln1b, C)
+		targets := []mixTarget{{xk, L.muK}, {xv, L.muV}, {xr, L.muR}}
+		if m.gate {
+			targets = append(targets, mixTarget{xg, L.muG})
+		}
+		tokenShift(attX, xa, C, targets...)
+		m.pool.MatMul(r, L.receptance, xr, T)
+		m.pool.MatMul(k, L.key, xk, T)
+		m.pool.MatMul(v, L.value, xv, T)
+		if m.gate {
+			m.pool.MatMul(g, L.gate, xg, T)
+		}
+		for t := 0; t < T; t++ {
+			for h := 0; h < H; h++ {
+				hb := t*C + h*N
+				c0 := h * N
+				wkv5Head(S[h*N*N:(h+1)*N*N], r[hb:hb+N], k[hb:hb+N], v[hb:hb+N],
+					L.decay[c0:c0+N], L.first[c0:c0+N], y[hb:hb+N])
+				groupNormHead(y[hb:hb+N], L.lnxw[c0:c0+N], L.lnxb[c0:c0+N], m.gnEps)
+			}
+		}
+		if m.gate {
+			for i := range y {
+				y[i] *= silu(g[i])
+			}
+		}
+		m.pool.MatMul(k, L.output, y, T) // reuse k as the output buffer
+		for i := range x {
+			x[i] += k[i]
+		}
+
+		// Channel mixing (as RWKV-4).
+		normRows(xa, x, L.ln2w, L.ln2b, C)
+		tokenShift(ffnX, xa, C, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
+		fk := s.fk[:T*F]
+		m.pool.MatMul(fk, L.fkey, xk, T)
+		for i, z := range fk {
+			z = max(z, 0)
+			fk[i] = z * z // relu²
+		}
+		m.pool.MatMul(v, L.fval, fk, T)
+		m.pool.MatMul(r, L.freceptance, xr, T)
+		for i := range x {
+			x[i] += sigmoid(r[i]) * v[i]
+		}
+	}
+	if out == nil {
+		return
+	}
+	t0 := 0
+	if lastOnly {
+		t0 = T - 1
+	}
+	n := T - t0
+	xo := xa[:n*C]
+	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
+	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
+}
