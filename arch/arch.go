@@ -33,8 +33,8 @@ const (
 	Head
 	// Projection: a large [out][in] matrix inside a block.
 	Projection
-	// Lora: a small low-rank [out][in] matrix (RWKV-7 w1/w2, a1/a2, v1/v2,
-	// g1/g2). Always stored as F32: small and sensitive (rwkv.cpp never
+	// Lora: a small low-rank [out][in] matrix (RWKV-6 time_maa_w1/w2 and
+	// time_decay_w1/w2; RWKV-7 w1/w2, a1/a2, v1/v2, g1/g2). Always stored as F32: small and sensitive (rwkv.cpp never
 	// quantizes them either).
 	Lora
 )
@@ -67,8 +67,12 @@ type Dims struct {
 	// RWKV-5.0 only: no att.gate (the output is not gated).
 	NoGate bool
 
+	// RWKV-6/7.
+	DecayLora int // Dw, rank of w1/w2 (RWKV-6: Dd, of time_decay_w1/w2)
+	// RWKV-6 only.
+	MixLora int // Dm, rank of each of the five time_maa_w1/w2 slices
+
 	// RWKV-7 only.
-	DecayLora int // Dw, rank of w1/w2
 	ICLRLora  int // Da, rank of a1/a2 (in-context learning rate)
 	ValueLora int // Dv, rank of v1/v2 (value residual mix; 0 if Layers == 1)
 	GateLora  int // Dg, rank of g1/g2
@@ -114,6 +118,12 @@ const (
 	KeyGateLoraRank  = "attention.gate_lora_rank"
 )
 
+// RWKV-6 metadata key suffixes (llama.cpp's names).
+const (
+	KeyTimeMixExtraDim   = "time_mix_extra_dim"
+	KeyTimeDecayExtraDim = "time_decay_extra_dim"
+)
+
 // RWKV-5 metadata key suffix: false for RWKV-5.0 (no att.gate tensor).
 const KeyOutputGate = "attention.output_gate"
 
@@ -130,7 +140,7 @@ const GroupNormEpsRWKVCppV5 = 1e-5
 
 // Supported reports whether rwkv-tools can convert and run archName.
 func Supported(archName string) bool {
-	return archName == RWKV4 || archName == RWKV5 || archName == RWKV7
+	return archName == RWKV4 || archName == RWKV5 || archName == RWKV6 || archName == RWKV7
 }
 
 // Unused reports whether a checkpoint key of archName is a known tensor
@@ -169,7 +179,10 @@ func Tensors(archName string, d Dims) ([]Tensor, error) {
 		}
 		return rwkv5Tensors(d), nil
 	case RWKV6:
-		return nil, fmt.Errorf("architecture %s is not yet supported by rwkv-tools (RWKV-4, RWKV-5 and RWKV-7 are)", archName)
+		if d.HeadSize <= 0 || d.Embd%d.HeadSize != 0 || d.MixLora <= 0 || d.DecayLora <= 0 {
+			return nil, fmt.Errorf("%s: invalid dims %+v (head size must divide n_embd; LoRA ranks must be positive)", archName, d)
+		}
+		return rwkv6Tensors(d), nil
 	}
 	return nil, fmt.Errorf("unknown architecture %q", archName)
 }
@@ -279,6 +292,70 @@ func rwkv5Tensors(d Dims) []Tensor {
 			if d.NoGate && (s.name == "time_mix_mu_g.weight" || s.name == "time_mix_gate.weight") {
 				continue
 			}
+			ts = append(ts, Tensor{
+				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
+				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
+				Shape:  s.shape(d),
+				Role:   s.role,
+				Layer:  l,
+			})
+		}
+	}
+	return append(ts,
+		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
+		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
+		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
+	)
+}
+
+func headNN(d Dims) []int64 { return []int64{int64(d.Embd / d.HeadSize), int64(d.HeadSize)} }
+
+// rwkv6Layer is the RWKV-6 block (docs/ARCHITECTURES.md §6), with
+// llama.cpp's rwkv6 names. The token-shift coefficients ("lerp") are the
+// weight on the previous token. LoRAs are stored [out][in] (BlinkDL keeps
+// them [in][out]: the converter transposes them; time_maa_w2 (5, Dm, C)
+// becomes (5, C, Dm), five [out][in] slices in the order w, k, v, r, g).
+// time_decay stays raw (the decay is computed per token).
+var rwkv6Layer = []layerSpec{
+	{"attn_norm.weight", "ln1.weight", vecC, Vector},
+	{"attn_norm.bias", "ln1.bias", vecC, Vector},
+	{"time_mix_lerp_x.weight", "att.time_maa_x", vecC, Vector},
+	{"time_mix_lerp_w.weight", "att.time_maa_w", vecC, Vector},
+	{"time_mix_lerp_k.weight", "att.time_maa_k", vecC, Vector},
+	{"time_mix_lerp_v.weight", "att.time_maa_v", vecC, Vector},
+	{"time_mix_lerp_r.weight", "att.time_maa_r", vecC, Vector},
+	{"time_mix_lerp_g.weight", "att.time_maa_g", vecC, Vector},
+	{"time_mix_w1.weight", "att.time_maa_w1", func(d Dims) []int64 { return []int64{int64(5 * d.MixLora), int64(d.Embd)} }, Lora},
+	{"time_mix_w2.weight", "att.time_maa_w2", func(d Dims) []int64 { return []int64{5, int64(d.Embd), int64(d.MixLora)} }, Lora},
+	{"time_mix_decay.weight", "att.time_decay", vecC, Vector},
+	{"time_mix_decay_w1.weight", "att.time_decay_w1", func(d Dims) []int64 { return []int64{int64(d.DecayLora), int64(d.Embd)} }, Lora},
+	{"time_mix_decay_w2.weight", "att.time_decay_w2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.DecayLora)} }, Lora},
+	{"time_mix_first.weight", "att.time_faaaa", headNN, Vector},
+	{"time_mix_key.weight", "att.key.weight", matCC, Projection},
+	{"time_mix_value.weight", "att.value.weight", matCC, Projection},
+	{"time_mix_receptance.weight", "att.receptance.weight", matCC, Projection},
+	{"time_mix_gate.weight", "att.gate.weight", matCC, Projection},
+	{"time_mix_output.weight", "att.output.weight", matCC, Projection},
+	{"time_mix_ln.weight", "att.ln_x.weight", vecC, Vector},
+	{"time_mix_ln.bias", "att.ln_x.bias", vecC, Vector},
+	{"attn_norm_2.weight", "ln2.weight", vecC, Vector},
+	{"attn_norm_2.bias", "ln2.bias", vecC, Vector},
+	{"channel_mix_lerp_k.weight", "ffn.time_maa_k", vecC, Vector},
+	{"channel_mix_lerp_r.weight", "ffn.time_maa_r", vecC, Vector},
+	{"channel_mix_key.weight", "ffn.key.weight", matFC, Projection},
+	{"channel_mix_receptance.weight", "ffn.receptance.weight", matCC, Projection},
+	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
+}
+
+func rwkv6Tensors(d Dims) []Tensor {
+	V, C := int64(d.Vocab), int64(d.Embd)
+	ts := []Tensor{
+		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
+		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
+		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
+	}
+	for l := 0; l < d.Layers; l++ {
+		for _, s := range rwkv6Layer {
 			ts = append(ts, Tensor{
 				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
 				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),

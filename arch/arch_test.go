@@ -40,10 +40,8 @@ func TestRWKV4Table(t *testing.T) {
 	if _, err := Tensors(RWKV5, d); err == nil {
 		t.Fatal("rwkv5 accepted without head size")
 	}
-	for _, a := range []string{RWKV6} {
-		if _, err := Tensors(a, d); err == nil || Supported(a) {
-			t.Fatalf("%s accepted before it is implemented", a)
-		}
+	if _, err := Tensors(RWKV6, d); err == nil {
+		t.Fatal("rwkv6 accepted without head size and LoRA ranks")
 	}
 	if _, err := Tensors(RWKV4, Dims{}); err == nil {
 		t.Fatal("zero dims accepted")

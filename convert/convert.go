@@ -266,8 +266,13 @@ func planTensors(ck *source.Checkpoint, det Detection, choice DTypeChoice, rep *
 // fused att.x_rwkvag split into its six rows; BlinkDL's [in][out] LoRAs
 // transposed to [out][in]).
 func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTensor, error) {
-	if det.Arch == arch.RWKV5 {
+	switch det.Arch {
+	case arch.RWKV5:
 		if p, ok, err := resolveV5(ck, det, spec); ok {
+			return p, err
+		}
+	case arch.RWKV6:
+		if p, ok, err := resolveV6(ck, det, spec); ok {
 			return p, err
 		}
 	}
@@ -300,7 +305,11 @@ func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTen
 	want := spec.Shape
 	transpose := spec.Role == arch.Lora && ck.Format != source.RWKVCpp
 	if transpose {
-		want = []int64{spec.Shape[1], spec.Shape[0]}
+		// [in][out] to [out][in]: swap the last two dims (RWKV-6's
+		// time_maa_w2 (5, Dm, C) holds five slices).
+		want = slices.Clone(spec.Shape)
+		n := len(want)
+		want[n-2], want[n-1] = want[n-1], want[n-2]
 	}
 	if !shapeMatches(src.Shape, want, spec.Role) {
 		d := det.Dims
@@ -308,7 +317,8 @@ func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTen
 			ck.Path, src.Name, src.Shape, want, d.Vocab, d.Embd, d.FFN, v7DimsText(det))
 	}
 	if transpose {
-		rows, cols := int(want[0]), int(want[1])
+		n := len(want)
+		rows, cols := int(want[n-2]), int(want[n-1])
 		p.derived = "transpose(" + src.Name + ") ([in][out] to [out][in])"
 		p.build = func() ([]float32, error) {
 			v, err := readF32(src)
@@ -316,9 +326,12 @@ func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTen
 				return nil, err
 			}
 			out := make([]float32, len(v))
-			for i := 0; i < rows; i++ {
-				for j := 0; j < cols; j++ {
-					out[j*rows+i] = v[i*cols+j]
+			for b := 0; b < len(v); b += rows * cols {
+				in, o := v[b:b+rows*cols], out[b:b+rows*cols]
+				for i := 0; i < rows; i++ {
+					for j := 0; j < cols; j++ {
+						o[j*rows+i] = in[i*cols+j]
+					}
 				}
 			}
 			return out, nil
@@ -329,8 +342,11 @@ func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTen
 
 func v7DimsText(det Detection) string {
 	d := det.Dims
-	if det.Arch == arch.RWKV5 {
+	switch det.Arch {
+	case arch.RWKV5:
 		return fmt.Sprintf(", head size %d", d.HeadSize)
+	case arch.RWKV6:
+		return fmt.Sprintf(", head size %d, LoRA ranks maa %d decay %d", d.HeadSize, d.MixLora, d.DecayLora)
 	}
 	if det.Arch != arch.RWKV7 {
 		return ""
@@ -420,6 +436,13 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 		md[arch.Key(a, arch.KeyHeadSize)] = format.Uint32(uint32(d.HeadSize))
 		md[arch.Key(a, arch.KeyGroupNormEps)] = format.Float32(groupNormEps(det, ck.Format))
 		md[arch.Key(a, arch.KeyOutputGate)] = format.Bool(!d.NoGate)
+	}
+	if a == arch.RWKV6 {
+		d := det.Dims
+		md[arch.Key(a, arch.KeyHeadSize)] = format.Uint32(uint32(d.HeadSize))
+		md[arch.Key(a, arch.KeyGroupNormEps)] = format.Float32(groupNormEps(det, ck.Format))
+		md[arch.Key(a, arch.KeyTimeMixExtraDim)] = format.Uint32(uint32(d.MixLora))
+		md[arch.Key(a, arch.KeyTimeDecayExtraDim)] = format.Uint32(uint32(d.DecayLora))
 	}
 	for _, p := range plan {
 		if p.to.BlockLen() > 1 {

@@ -373,12 +373,21 @@ func TestCancelLeavesNoOutput(t *testing.T) {
 	}
 }
 
-// TestOtherVersionsRefused: v6 checkpoints are detected and refused with
-// "not yet supported", never converted wrongly (v4, v5 and v7 convert).
-func TestOtherVersionsRefused(t *testing.T) {
+// TestEveryVersionConverts: every released version (v4 to v7) in every
+// source format is detected as what it is and converts; nothing among them
+// is refused any more (research variants are: TestResearchVariantsRefused).
+func TestEveryVersionConverts(t *testing.T) {
 	cases := map[string]string{
-		"reference/tiny-v6-bf16.pth":                 "RWKV-6",
-		"fixtures/rwkvcpp/tiny-rwkv-6v0-3m-Q5_1.bin": "RWKV-6",
+		"reference/tiny-v4-bf16.pth":                                 "RWKV-4",
+		"reference/tiny-v5-bf16.pth":                                 "RWKV-5.2",
+		"reference/tiny-v6-bf16.pth":                                 "RWKV-6",
+		"reference/tiny-v7-bf16.pth":                                 "RWKV-7",
+		"fixtures/rwkvcpp/tiny-rwkv-4v0-660K-FP32.bin":               "RWKV-4",
+		"fixtures/rwkvcpp/tiny-rwkv-5v1-730K-FP32.bin":               "RWKV-5.0",
+		"fixtures/rwkvcpp/tiny-rwkv-5v2-730K-FP32.bin":               "RWKV-5.2",
+		"fixtures/rwkvcpp/tiny-rwkv-6v0-3m-Q5_1.bin":                 "RWKV-6",
+		"fixtures/rwkvcpp/history-edea0c2/tiny-rwkv-6v0-1m-FP16.bin": "RWKV-6",
+		"fixtures/rwkvcpp/tiny-rwkv-7v0-834K-FP16.bin":               "RWKV-7",
 	}
 	names := make([]string, 0, len(cases))
 	for k := range cases {
@@ -388,12 +397,13 @@ func TestOtherVersionsRefused(t *testing.T) {
 	for _, rel := range names {
 		in := testutil.Shared(t, strings.Split(rel, "/")...)
 		out := filepath.Join(t.TempDir(), "o.gguf")
-		_, err := Convert(context.Background(), in, out, Options{})
-		if err == nil || !strings.Contains(err.Error(), "not yet supported") || !strings.Contains(err.Error(), cases[rel]) {
-			t.Errorf("%s: err = %v", rel, err)
+		rep, err := Convert(context.Background(), in, out, Options{})
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			continue
 		}
-		if _, statErr := os.Stat(out); statErr == nil {
-			t.Errorf("%s: output written", rel)
+		if !strings.HasPrefix(rep.Detection.Variant, cases[rel]) {
+			t.Errorf("%s: detected %q, want %s", rel, rep.Detection.Variant, cases[rel])
 		}
 	}
 }

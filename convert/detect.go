@@ -65,7 +65,7 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 		return det, fmt.Errorf("%s: not an RWKV checkpoint: none of the keys that identify RWKV-4/5/6/7 (e.g. blocks.0.att.time_decay, blocks.0.att.ln_x.weight, blocks.0.att.time_maa_x, blocks.0.att.r_k) is present", ck.Path)
 	}
 	if !arch.Supported(det.Arch) {
-		return det, fmt.Errorf("%s: detected %s; converting it is not yet supported by rwkv-tools (RWKV-4, RWKV-5 and RWKV-7 are)", ck.Path, det.Variant)
+		return det, fmt.Errorf("%s: detected %s; converting it is not yet supported by rwkv-tools (RWKV-4 to RWKV-7 are)", ck.Path, det.Variant)
 	}
 	d, err := dimsFromShapes(ck)
 	if err != nil {
@@ -74,6 +74,10 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 	switch det.Arch {
 	case arch.RWKV5:
 		if err := v5Dims(ck, det, &d); err != nil {
+			return det, err
+		}
+	case arch.RWKV6:
+		if err := v6Dims(ck, &d); err != nil {
 			return det, err
 		}
 	case arch.RWKV7:

@@ -27,7 +27,7 @@ func ParseDType(s string) (DTypeChoice, error) {
 }
 
 // storageType is the one dtype policy: vectors (norms, mixes, decays) and
-// RWKV-7 LoRA matrices are always F32 because they are small and numerically sensitive (docs/
+// RWKV-6/7 LoRA matrices are always F32 because they are small and numerically sensitive (docs/
 // ARCHITECTURES.md §9); matrices follow the user's choice. With source, a
 // block-quantized matrix (rwkv.cpp Q4/Q5/Q8 files) keeps its ggml blocks:
 // re-encoding could only lose more; f32/f16/bf16 dequantize it.

@@ -71,13 +71,15 @@ func Load(f *format.File, opts Options) (Model, error) {
 		return loadRWKV4(f, pool)
 	case arch.RWKV5:
 		return loadRWKV5(f, pool)
+	case arch.RWKV6:
+		return loadRWKV6(f, pool)
 	case arch.RWKV7:
 		return loadRWKV7(f, pool)
 	}
 	if arch.Supported(archName) {
 		return nil, fmt.Errorf("engine: architecture %s has no engine implementation", archName)
 	}
-	return nil, fmt.Errorf("engine: architecture %q is not supported yet (supported: %s, %s, %s)", archName, arch.RWKV4, arch.RWKV5, arch.RWKV7)
+	return nil, fmt.Errorf("engine: architecture %q is not supported yet (supported: %s, %s, %s, %s)", archName, arch.RWKV4, arch.RWKV5, arch.RWKV6, arch.RWKV7)
 }
 
 // readDims reads the dims every architecture records.

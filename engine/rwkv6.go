@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
+
+// rwkv6 is RWKV-6 "Finch" (x060), docs/ARCHITECTURES.md §6: RWKV-5.2's WKV
+// (wkv5Head) with data-dependent token shift and a per-token decay.
+//
+// State layout per layer (floats): att_x [C], ffn_x [C], then the WKV
+// state S [H][N][N] with S[h][i][j], i the key index and j the value index
+// (key×value, as for rwkv5), all fp32.
+type rwkv6 struct {
+	cfg      Config
+	pool     *kernels.Pool
+	heads, N int
+	gnEps    float64
+	dm, dd   int // LoRA ranks: token shift (per slice), decay
+
+	emb          kernels.Matrix // [V][C]
+	ln0w, ln0b   []float32
+	layers       []rwkv6Layer
+	lnOutW       []float32
+	lnOutB       []float32
+	head         kernels.Matrix // [V][C]
+	scratchCache sync.Pool
+}
+
+type rwkv6Layer struct {
+	ln1w, ln1b, ln2w, ln2b []float32
+	// Token shift: μ' is the weight on the previous token.
+	lx, lw, lk, lv, lr, lg []float32
+	w1                     kernels.Matrix    // [5·Dm][C]
+	w2                     [5]kernels.Matrix // [C][Dm] each, order w, k, v, r, g
+	decay                  []float32         // raw time_decay [C]
+	dw1, dw2               kernels.Matrix    // [Dd][C], [C][Dd]
+	first                  []float32         // u [H·N]
+	receptance, key, value kernels.Matrix
+	gate, output           kernels.Matrix
+	lnxw, lnxb             []float32
+	fk, fr                 []float32 // channel-mix lerps
+	fkey, freceptance      kernels.Matrix
+	fval                   kernels.Matrix
+}
+
+func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
+	md := f.Metadata
+	d, err := readDims(md, arch.RWKV6)
+	if err != nil {
+		return nil, err
+	}
+	gnEps, err := readHeadShape(md, arch.RWKV6, &d)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []struct {
+		key string
+		dst *int
+	}{{arch.KeyTimeMixExtraDim, &d.MixLora}, {arch.KeyTimeDecayExtraDim, &d.DecayLora}} {
+		key := arch.Key(arch.RWKV6, k.key)
+		v, err := md.Uint(key)
+		if err != nil {
+			return nil, err
+		}
+		if v == 0 || v > uint64(d.Embd) {
+			return nil, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, d.Embd)
+		}
+		*k.dst = int(v)
+	}
+	w, err := newWeights(f, arch.RWKV6, d)
+	if err != nil {
+		return nil, err
+	}
+	C, N := d.Embd, d.HeadSize
+	m := &rwkv6{
+		cfg: Config{Arch: arch.RWKV6, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * (2*C + C*N)},
+		pool: pool, heads: C / N, N: N, gnEps: gnEps, dm: d.MixLora, dd: d.DecayLora,
+		layers: make([]rwkv6Layer, d.Layers),
+	}
+	var firstErr error
+	vec := func(name string) []float32 {
+		v, err := w.vector(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	mat := func(name string) kernels.Matrix {
+		v, err := w.matrix(name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	// slices5 views the (5, C, Dm) F32 tensor as five [C][Dm] matrices.
+	slices5 := func(name string) (out [5]kernels.Matrix) {
+		ti, data, err := f.Tensor(name)
+		if err == nil && ti.DType != quant.F32 {
+			err = fmt.Errorf("engine: %s has type %v; want F32", name, ti.DType)
+		}
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			return out
+		}
+		n := 4 * C * d.MixLora
+		for s := range out {
+			if out[s], err = kernels.NewMatrix(quant.F32, C, d.MixLora, data[s*n:(s+1)*n]); err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("engine: %s: %w", name, err)
+			}
+		}
+		return out
+	}
+	m.emb = mat("token_embd.weight")
+	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
+	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
+	m.head = mat("output.weight")
+	for l := range m.layers {
+		n := func(s string) string { return arch.LayerName(l, s) }
+		m.layers[l] = rwkv6Layer{
+			ln1w: vec(n("attn_norm.weight")), ln1b: vec(n("attn_norm.bias")),
+			ln2w: vec(n("attn_norm_2.weight")), ln2b: vec(n("attn_norm_2.bias")),
+			lx: vec(n("time_mix_lerp_x.weight")), lw: vec(n("time_mix_lerp_w.weight")),
+			lk: vec(n("time_mix_lerp_k.weight")), lv: vec(n("time_mix_lerp_v.weight")),
+			lr: vec(n("time_mix_lerp_r.weight")), lg: vec(n("time_mix_lerp_g.weight")),
+			w1: mat(n("time_mix_w1.weight")), w2: slices5(n("time_mix_w2.weight")),
+			decay: vec(n("time_mix_decay.weight")),
+			dw1:   mat(n("time_mix_decay_w1.weight")), dw2: mat(n("time_mix_decay_w2.weight")),
+			first:      vec(n("time_mix_first.weight")),
+			receptance: mat(n("time_mix_receptance.weight")), key: mat(n("time_mix_key.weight")),
+			value: mat(n("time_mix_value.weight")), gate: mat(n("time_mix_gate.weight")),
+			output: mat(n("time_mix_output.weight")),
+			lnxw:   vec(n("time_mix_ln.weight")), lnxb: vec(n("time_mix_ln.bias")),
+			fk: vec(n("channel_mix_lerp_k.weight")), fr: vec(n("channel_mix_lerp_r.weight")),
+			fkey: mat(n("channel_mix_key.weight")), freceptance: mat(n("channel_mix_receptance.weight")),
+			fval: mat(n("channel_mix_value.weight")),
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return m, nil
+}
+
+func (m *rwkv6) Config() Config  { return m.cfg }
+func (m *rwkv6) Kernels() string { return m.pool.Kernels.Name }
+
+func (m *rwkv6) NewState() *State {
+	return &State{Arch: arch.RWKV6, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+}
+
+func (m *rwkv6) Step(st *State, token int, logits []float32) error {
+	return m.Sequence(st, []int{token}, logits)
+}
+
+func (m *rwkv6) Sequence(st *State, tokens []int, logits []float32) error {
+	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
+		s := m.scratch()
+		defer m.scratchCache.Put(s)
+		m.forward(s, st, tokens, out, lastOnly)
+	})
+}
+
+// scratch6 holds per-call buffers, sized for maxChunk tokens.
+type scratch6 struct {
+	x, xa, dx, xx, xw, xk, xv, xr, xg, mm []float32 // [T][C]
+	r, k, v, g, w, y                      []float32 // [T][C]
+	hid, mid, dmid                        []float32 // [T][5·Dm], [T][Dm], [T][Dd]
+	fk                                    []float32 // [T][F]
+}
+
+func (m *rwkv6) scratch() *scratch6 {
+	if s, ok := m.scratchCache.Get().(*scratch6); ok {
+		return s
+	}
+	TC := maxChunk * m.cfg.Embd
+	b := func() []float32 { return make([]float32, TC) }
+	return &scratch6{
+		x: b(), xa: b(), dx: b(), xx: b(), xw: b(), xk: b(), xv: b(), xr: b(), xg: b(), mm: b(),
+		r: b(), k: b(), v: b(), g: b(), w: b(), y: b(),
+		hid: make([]float32, maxChunk*5*m.dm), mid: make([]float32, maxChunk*m.dm),
+		dmid: make([]float32, maxChunk*m.dd),
+		fk:   make([]float32, maxChunk*m.cfg.FFN),
+	}
+}
+
+// forward runs T ≤ maxChunk tokens. out is nil, [T][V] (every position) or
+// [V] with lastOnly.
+func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, lastOnly bool) {
+	T, C, F, N, H, Dm := len(tokens), m.cfg.Embd, m.cfg.FFN, m.N, m.heads, m.dm
+	TC := T * C
+	x := s.x[:TC]
+	for t, tok := range tokens {
+		row := x[t*C : (t+1)*C]
+		m.emb.Row(tok, row)
+		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
+	}
+	stride := 2*C + C*N
+	xa, dx, xx, mm := s.xa[:TC], s.dx[:TC], s.xx[:TC], s.mm[:TC]
+	xw, xk, xv, xr, xg := s.xw[:TC], s.xk[:TC], s.xv[:TC], s.xr[:TC], s.xg[:TC]
+	r, k, v, g, w, y := s.r[:TC], s.k[:TC], s.v[:TC], s.g[:TC], s.w[:TC], s.y[:TC]
+	hid, mid := s.hid[:T*5*Dm], s.mid[:T*Dm]
+	for l := range m.layers {
+		L := &m.layers[l]
+		base := l * stride
+		attX, ffnX := st.Data[base:base+C], st.Data[base+C:base+2*C]
+		S := st.Data[base+2*C : base+stride]
+
+		// Data-dependent token shift: dx = x_prev − x, xxx = x + dx·μ'_x,
+		// then five LoRA offsets m_s = W2[s]·tanh(W1·xxx)[s].
+		normRows(xa, x, L.ln1w, L.ln1b, C)
+		for t := 0; t < T; t++ {
+			cur := xa[t*C : (t+1)*C]
+			p := attX
+			if t > 0 {
+				p = xa[(t-1)*C : t*C]
+			}
+			for c := range cur {
+				d := p[c] - cur[c]
+				dx[t*C+c] = d
+				xx[t*C+c] = cur[c] + d*L.lx[c]
+			}
+		}
+		copy(attX, xa[(T-1)*C:TC])
+		m.pool.MatMul(hid, L.w1, xx, T)
+		for i, z := range hid {
+			hid[i] = tanh32(z)
+		}
+		for si, tgt := range []struct{ dst, mu []float32 }{{xw, L.lw}, {xk, L.lk}, {xv, L.lv}, {xr, L.lr}, {xg, L.lg}} {
+			for t := 0; t < T; t++ {
+				copy(mid[t*Dm:(t+1)*Dm], hid[t*5*Dm+si*Dm:t*5*Dm+(si+1)*Dm])
+			}
+			m.pool.MatMul(mm, L.w2[si], mid, T)
+			for t := 0; t < T; t++ {
+				for c := 0; c < C; c++ {
+					i := t*C + c
+					tgt.dst[i] = xa[i] + dx[i]*(tgt.mu[c]+mm[i])
+				}
+			}
+		}
+		m.pool.MatMul(r, L.receptance, xr, T)
+		m.pool.MatMul(k, L.key, xk, T)
+		m.pool.MatMul(v, L.value, xv, T)
+		m.pool.MatMul(g, L.gate, xg, T)
+		// w = exp(−exp(time_decay + W2d·tanh(W1d·xw))).
+		dmid := s.dmid[:T*m.dd]
+		m.pool.MatMul(dmid, L.dw1, xw, T)
+		for i, z := range dmid {
+			dmid[i] = tanh32(z)
+		}
+		m.pool.MatMul(w, L.dw2, dmid, T)
+		for t := 0; t < T; t++ {
+			for c := 0; c < C; c++ {
+				i := t*C + c
+				w[i] = exp32(-exp32(L.decay[c] + w[i]))
+			}
+		}
+		for t := 0; t < T; t++ {
+			for h := 0; h < H; h++ {
+				hb := t*C + h*N
+				c0 := h * N
+				wkv5Head(S[h*N*N:(h+1)*N*N], r[hb:hb+N], k[hb:hb+N], v[hb:hb+N],
+					w[hb:hb+N], L.first[c0:c0+N], y[hb:hb+N])
+				groupNormHead(y[hb:hb+N], L.lnxw[c0:c0+N], L.lnxb[c0:c0+N], m.gnEps)
+			}
+		}
+		for i := range y {
+			y[i] *= silu(g[i])
+		}
+		m.pool.MatMul(k, L.output, y, T) // reuse k as the output buffer
+		for i := range x {
+			x[i] += k[i]
+		}
+
+		// Channel mixing: lerps on the previous token, σ(receptance) gate.
+		normRows(xa, x, L.ln2w, L.ln2b, C)
+		lerpShift(ffnX, xa, C, mixTarget{xk, L.fk}, mixTarget{xr, L.fr})
+		fk := s.fk[:T*F]
+		m.pool.MatMul(fk, L.fkey, xk, T)
+		for i, z := range fk {
+			z = max(z, 0)
+			fk[i] = z * z // relu²
+		}
+		m.pool.MatMul(v, L.fval, fk, T)
+		m.pool.MatMul(r, L.freceptance, xr, T)
+		for i := range x {
+			x[i] += sigmoid(r[i]) * v[i]
+		}
+	}
+	if out == nil {
+		return
+	}
+	t0 := 0
+	if lastOnly {
+		t0 = T - 1
+	}
+	n := T - t0
+	xo := xa[:n*C]
+	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
+	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
+}

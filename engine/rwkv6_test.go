@@ -1,0 +1,69 @@
+package engine_test
+
+import (
+	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/format"
+
+	"github.com/rwkv-tools/rwkv-tools/convert"
+	"github.com/rwkv-tools/rwkv-tools/engine"
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+)
+
+// TestReferenceV6 checks the RWKV-6 engine against ChatRWKV's `cpu fp32`
+// logits on the reference tiny-v6 bf16 checkpoint, in every storage dtype
+// (measured 2.3e-5, f16 2.2e-5: fp32 summation order; KL 1.3e-11).
+func TestReferenceV6(t *testing.T) { checkReference(t, 6, 1e-4, 1e-9) }
+
+// TestRWKVCppTinyV6 runs rwkv.cpp's tiny RWKV-6 models (transposed LoRAs,
+// time_decay reshaped (H, N, 1), quantized time_maa_w1/time_decay_w1/w2 in
+// the Q5 files) against their expected logits.
+// Measured (sequence = step) equals the float64 reference's figures:
+// 6v0-3m Q5_0 0.157, Q5_1 0.0757; 6v0-1m FP32 1.9e-6, FP16 2.9e-6 (its
+// matrices are exact in FP16), Q5_0 0.124, Q5_1 0.118 — the quantized
+// errors are the weights' rounding. FP32/FP16: 1e-5; Q5: 1.5× measured.
+// (Upstream ships no FP32/FP16 6v0-3m files.)
+func TestRWKVCppTinyV6(t *testing.T) {
+	checkRWKVCpp(t, "expected-logits-6v0-3m.bin", []rwkvCppCase{
+		{"tiny-rwkv-6v0-3m-Q5_0.bin", 0.24, true},
+		{"tiny-rwkv-6v0-3m-Q5_1.bin", 0.114, true},
+	})
+	checkRWKVCpp(t, "history-edea0c2/expected-logits-6v0-1m.bin", []rwkvCppCase{
+		{"history-edea0c2/tiny-rwkv-6v0-1m-FP32.bin", 1e-5, true},
+		{"history-edea0c2/tiny-rwkv-6v0-1m-FP16.bin", 1e-5, true},
+		{"history-edea0c2/tiny-rwkv-6v0-1m-Q5_0.bin", 0.19, true},
+		{"history-edea0c2/tiny-rwkv-6v0-1m-Q5_1.bin", 0.18, true},
+	})
+}
+
+func v6Model(t *testing.T) engine.Model {
+	t.Helper()
+	return convertAndLoad(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), convert.DTypeSource, 0)
+}
+
+func TestSequenceMatchesStepV6(t *testing.T) { checkSequenceMatchesStep(t, v6Model(t)) }
+
+func TestStateCloneV6(t *testing.T) {
+	m := v6Model(t)
+	C := m.Config().Embd
+	// Per layer: att_x, ffn_x (C each), then S (H·N·N = C·64).
+	checkStateClone(t, m, m.Config().Layers*(2*C+C*64))
+}
+
+func TestThreadsGiveIdenticalResultsV6(t *testing.T) {
+	checkThreads(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"))
+}
+
+// TestLoadRejectsBadV6 refuses rwkv6 files whose metadata or tensors do not
+// fit together, with a message naming the problem.
+func TestLoadRejectsBadV6(t *testing.T) {
+	checkLoadRejects(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), []loadCase{
+		{"head size not dividing n_embd", func(md format.Metadata) { md["rwkv6.wkv.head_size"] = format.Uint32(48) }, "", "rwkv6.wkv.head_size = 48"},
+		{"other head size", func(md format.Metadata) { md["rwkv6.wkv.head_size"] = format.Uint32(32) }, "", "time_mix_first.weight has dims"},
+		{"missing group norm eps", func(md format.Metadata) { delete(md, "rwkv6.attention.group_norm_epsilon") }, "", "group_norm_epsilon"},
+		{"missing mix LoRA rank", func(md format.Metadata) { delete(md, "rwkv6.time_mix_extra_dim") }, "", "time_mix_extra_dim"},
+		{"other decay LoRA rank", func(md format.Metadata) { md["rwkv6.time_decay_extra_dim"] = format.Uint32(32) }, "", "time_mix_decay_w1.weight has dims"},
+		{"missing LoRA tensor", func(format.Metadata) {}, "blk.1.time_mix_w2.weight", "blk.1.time_mix_w2.weight is missing"},
+		{"missing decay", func(format.Metadata) {}, "blk.0.time_mix_decay.weight", "blk.0.time_mix_decay.weight is missing"},
+	})
+}
