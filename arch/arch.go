@@ -70,7 +70,8 @@ type Dims struct {
 	// RWKV-6/7.
 	DecayLora int // Dw, rank of w1/w2 (RWKV-6: Dd, of time_decay_w1/w2)
 	// RWKV-6 only.
-	MixLora int // Dm, rank of each of the five time_maa_w1/w2 slices
+	MixLora    int  // Dm, rank of each of the five time_maa_w1/w2 slices
+	StateTuned bool // the file carries att.time_state, the initial WKV state
 
 	// RWKV-7 only.
 	ICLRLora  int // Da, rank of a1/a2 (in-context learning rate)
@@ -347,6 +348,10 @@ var rwkv6Layer = []layerSpec{
 	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
 }
 
+// RWKV6StateTensor is the per-block GGUF name suffix of a state-tuned
+// RWKV-6 model's initial WKV state (no llama.cpp name exists).
+const RWKV6StateTensor = "time_mix_state.weight"
+
 func rwkv6Tensors(d Dims) []Tensor {
 	V, C := int64(d.Vocab), int64(d.Embd)
 	ts := []Tensor{
@@ -363,6 +368,13 @@ func rwkv6Tensors(d Dims) []Tensor {
 				Role:   s.role,
 				Layer:  l,
 			})
+		}
+		if d.StateTuned {
+			// Stored [h][key][value], the engine's S layout (the checkpoint's
+			// is [h][value][key]: the converter transposes it).
+			H, N := int64(d.Embd/d.HeadSize), int64(d.HeadSize)
+			ts = append(ts, Tensor{fmt.Sprintf("blk.%d.%s", l, RWKV6StateTensor), fmt.Sprintf("blocks.%d.att.time_state", l),
+				[]int64{H, N, N}, Vector, l})
 		}
 	}
 	return append(ts,

@@ -22,6 +22,7 @@ func v6Dims(ck *source.Checkpoint, d *arch.Dims) error {
 		return fmt.Errorf("%s: blocks.0.att.time_faaaa has shape %v, want (heads, head_size) with heads × head_size = n_embd %d", ck.Path, u.Shape, d.Embd)
 	}
 	d.HeadSize = int(sq[1])
+	d.StateTuned = ck.Tensor("blocks.0.att.time_state") != nil
 	rank := func(key string, parts int64) (int, error) {
 		t := ck.Tensor(key)
 		if t == nil {
@@ -48,6 +49,9 @@ func v6Dims(ck *source.Checkpoint, d *arch.Dims) error {
 // (H, N, 1): the values are copied as the (C) vector BlinkDL files hold.
 // ok is false for every other tensor.
 func resolveV6(ck *source.Checkpoint, det Detection, spec arch.Tensor) (p plannedTensor, ok bool, err error) {
+	if strings.HasSuffix(spec.Source, ".att.time_state") {
+		return resolveV6State(ck, det, spec)
+	}
 	if !strings.HasSuffix(spec.Source, ".att.time_decay") {
 		return p, false, nil
 	}
@@ -59,5 +63,37 @@ func resolveV6(ck *source.Checkpoint, det Detection, spec arch.Tensor) (p planne
 	p.spec, p.src = spec, src
 	p.derived = fmt.Sprintf("reshape(%s) ((H, N, 1) to (C))", src.Name)
 	p.build = func() ([]float32, error) { return readF32(src) }
+	return p, true, nil
+}
+
+// resolveV6State transposes a state-tuned file's att.time_state (H, N, N),
+// stored [h][value][key], to the engine's S layout [h][key][value]
+// (ChatRWKV initialises S = time_state.transpose(1, 2)).
+func resolveV6State(ck *source.Checkpoint, det Detection, spec arch.Tensor) (p plannedTensor, ok bool, err error) {
+	src := ck.Tensor(spec.Source)
+	if src == nil {
+		return p, true, fmt.Errorf("%s: required tensor %s is missing (state-tuned %s: every block carries att.time_state)", ck.Path, spec.Source, det.Variant)
+	}
+	if !slices.Equal(squeeze(src.Shape), squeeze(spec.Shape)) {
+		return p, true, fmt.Errorf("%s: tensor %s has shape %v, want %v (heads, head_size, head_size)", ck.Path, src.Name, src.Shape, spec.Shape)
+	}
+	p.spec, p.src = spec, src
+	p.derived = fmt.Sprintf("transpose(%s) ([h][value][key] to [h][key][value])", src.Name)
+	N := det.Dims.HeadSize
+	p.build = func() ([]float32, error) {
+		v, err := readF32(src)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float32, len(v))
+		for b := 0; b < len(v); b += N * N {
+			for i := 0; i < N; i++ {
+				for j := 0; j < N; j++ {
+					out[b+j*N+i] = v[b+i*N+j]
+				}
+			}
+		}
+		return out, nil
+	}
 	return p, true, nil
 }

@@ -2,6 +2,8 @@ package convert
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,5 +168,57 @@ func TestRejectsBadV6(t *testing.T) {
 				t.Errorf("output written: %v", ents)
 			}
 		})
+	}
+}
+
+// TestConvertV6StateTuned: att.time_state (H, N, N), stored [value][key],
+// becomes blk.l.time_mix_state.weight in the engine's [key][value] order
+// (F32); a state-tuned file missing it on one block is refused.
+func TestConvertV6StateTuned(t *testing.T) {
+	base := ckptTensors(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"))
+	const H, N = 2, 64
+	withState := func(layers ...int) []stTensor {
+		ts := slices.Clone(base)
+		for _, l := range layers {
+			data := make([]byte, 2*H*N*N)
+			for i := 0; i < H*N*N; i++ {
+				binary.LittleEndian.PutUint16(data[2*i:], quant.F32ToBF16(float32(i%97)/50-1+float32(l)))
+			}
+			ts = append(ts, stTensor{fmt.Sprintf("blocks.%d.att.time_state", l), "BF16", []int64{H, N, N}, data})
+		}
+		return ts
+	}
+	p := filepath.Join(t.TempDir(), "tuned.safetensors")
+	writeSafetensors(t, p, withState(0, 1))
+	out, _ := convertTo(t, p, DTypeSource)
+	f, err := format.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for l := 0; l < 2; l++ {
+		got, dims := f32Values(t, f, fmt.Sprintf("blk.%d.time_mix_state.weight", l))
+		if !slices.Equal(dims, []uint64{N, N, H}) {
+			t.Fatalf("dims %v", dims)
+		}
+		want, _ := srcValues(t, p, fmt.Sprintf("blocks.%d.att.time_state", l))
+		for h := 0; h < H; h++ {
+			for i := 0; i < N; i++ {
+				for j := 0; j < N; j++ {
+					if g, w := got[h*N*N+i*N+j], want[h*N*N+j*N+i]; g != w {
+						t.Fatalf("layer %d S[%d][%d][%d] = %g, want time_state[%d][%d][%d] = %g", l, h, i, j, g, h, j, i, w)
+					}
+				}
+			}
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.safetensors")
+	writeSafetensors(t, bad, withState(0))
+	outDir := t.TempDir()
+	if _, err := Convert(context.Background(), bad, filepath.Join(outDir, "o.gguf"), Options{}); err == nil || !strings.Contains(err.Error(), "blocks.1.att.time_state is missing") {
+		t.Errorf("err = %v", err)
+	}
+	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+		t.Errorf("output written: %v", ents)
 	}
 }

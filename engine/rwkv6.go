@@ -41,6 +41,7 @@ type rwkv6Layer struct {
 	decay                  []float32         // raw time_decay [C]
 	dw1, dw2               kernels.Matrix    // [Dd][C], [C][Dd]
 	first                  []float32         // u [H·N]
+	state                  []float32         // initial S [H][N][N] (state-tuned files), or nil
 	receptance, key, value kernels.Matrix
 	gate, output           kernels.Matrix
 	lnxw, lnxb             []float32
@@ -73,6 +74,8 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 		}
 		*k.dst = int(v)
 	}
+	// A state-tuned file carries the initial WKV state of every block.
+	_, d.StateTuned = f.Lookup(arch.LayerName(0, arch.RWKV6StateTensor))
 	w, err := newWeights(f, arch.RWKV6, d)
 	if err != nil {
 		return nil, err
@@ -143,6 +146,9 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 			fkey: mat(n("channel_mix_key.weight")), freceptance: mat(n("channel_mix_receptance.weight")),
 			fval: mat(n("channel_mix_value.weight")),
 		}
+		if d.StateTuned {
+			m.layers[l].state = vec(n(arch.RWKV6StateTensor))
+		}
 	}
 	if firstErr != nil {
 		return nil, firstErr
@@ -153,8 +159,18 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 func (m *rwkv6) Config() Config  { return m.cfg }
 func (m *rwkv6) Kernels() string { return m.pool.Kernels.Name }
 
+// NewState returns the zero state, or for a state-tuned file the tuned
+// initial WKV state (att_x and ffn_x still zero).
 func (m *rwkv6) NewState() *State {
-	return &State{Arch: arch.RWKV6, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+	st := &State{Arch: arch.RWKV6, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+	C := m.cfg.Embd
+	stride := 2*C + C*m.N
+	for l, L := range m.layers {
+		if L.state != nil {
+			copy(st.Data[l*stride+2*C:(l+1)*stride], L.state)
+		}
+	}
+	return st
 }
 
 func (m *rwkv6) Step(st *State, token int, logits []float32) error {

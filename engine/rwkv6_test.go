@@ -1,7 +1,16 @@
 package engine_test
 
 import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
 	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/quant"
 
 	"github.com/rwkv-tools/rwkv-tools/format"
 
@@ -66,4 +75,93 @@ func TestLoadRejectsBadV6(t *testing.T) {
 		{"missing LoRA tensor", func(format.Metadata) {}, "blk.1.time_mix_w2.weight", "blk.1.time_mix_w2.weight is missing"},
 		{"missing decay", func(format.Metadata) {}, "blk.0.time_mix_decay.weight", "blk.0.time_mix_decay.weight is missing"},
 	})
+}
+
+// TestStateTunedV6: a file with blk.l.time_mix_state.weight ([h][key][value],
+// the converter's layout) starts every sequence from that WKV state: the
+// same logits as the plain model started from a state holding it.
+func TestStateTunedV6(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "plain.gguf")
+	if _, err := convert.Convert(context.Background(), testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), src, convert.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	plainF, err := format.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plainF.Close()
+	plain, err := engine.Load(plainF, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := plain.Config()
+	C, N := cfg.Embd, 64
+	H := C / N
+	ws := []format.WriteTensor{}
+	for _, ti := range plainF.Tensors {
+		_, data, err := plainF.Tensor(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, format.WriteTensor{
+			TensorInfo: format.TensorInfo{Name: ti.Name, DType: ti.DType, Dims: ti.Dims},
+			Write:      func(w io.Writer) error { _, err := w.Write(data); return err },
+		})
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	tuned := make([][]float32, cfg.Layers)
+	for l := range tuned {
+		tuned[l] = make([]float32, H*N*N)
+		for i := range tuned[l] {
+			tuned[l][i] = float32(rng.NormFloat64())
+		}
+		b := make([]byte, 4*len(tuned[l]))
+		for i, v := range tuned[l] {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+		ws = append(ws, format.WriteTensor{
+			TensorInfo: format.TensorInfo{Name: fmt.Sprintf("blk.%d.time_mix_state.weight", l), DType: quant.F32, Dims: []uint64{uint64(N), uint64(N), uint64(H)}},
+			Write:      func(w io.Writer) error { _, err := w.Write(b); return err },
+		})
+	}
+	p := filepath.Join(t.TempDir(), "tuned.gguf")
+	if err := format.WriteFile(context.Background(), p, plainF.Metadata, ws); err != nil {
+		t.Fatal(err)
+	}
+	f, err := format.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := engine.Load(f, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.NewState()
+	ref := plain.NewState()
+	stride := 2*C + C*N
+	for l := range tuned {
+		copy(ref.Data[l*stride+2*C:(l+1)*stride], tuned[l])
+	}
+	if d := maxAbs(st.Data, ref.Data); d != 0 {
+		t.Fatalf("initial state differs from the tuned one by %g", d)
+	}
+	tokens := tokenRun(10)
+	a, b := make([]float32, len(tokens)*cfg.Vocab), make([]float32, len(tokens)*cfg.Vocab)
+	if err := m.Sequence(st, tokens, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Sequence(ref, tokens, b); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbs(a, b); d != 0 {
+		t.Fatalf("tuned model differs from the plain one started in the tuned state: %g", d)
+	}
+	zero := make([]float32, len(b))
+	if err := plain.Sequence(plain.NewState(), tokens, zero); err != nil {
+		t.Fatal(err)
+	}
+	if maxAbs(zero, a) == 0 {
+		t.Fatal("the tuned state changed nothing")
+	}
 }
