@@ -342,7 +342,11 @@ func TestLoadRejectsBadV5(t *testing.T) {
 }
 
 func BenchmarkStepV5(b *testing.B) {
-	path := filepath.Join(testutil.SharedDir(), "fixtures", "rwkvcpp", "tiny-rwkv-5v2-730K-FP32.bin")
+	benchStep(b, filepath.Join(testutil.SharedDir(), "fixtures", "rwkvcpp", "tiny-rwkv-5v2-730K-FP32.bin"))
+}
+
+// benchStep converts path and times single-token steps (tok/s).
+func benchStep(b *testing.B, path string) {
 	if _, err := os.Stat(path); err != nil {
 		b.Skip(err)
 	}

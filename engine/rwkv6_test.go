@@ -165,3 +165,7 @@ func TestStateTunedV6(t *testing.T) {
 		t.Fatal("the tuned state changed nothing")
 	}
 }
+
+func BenchmarkStepV6(b *testing.B) {
+	benchStep(b, filepath.Join(testutil.SharedDir(), "fixtures", "rwkvcpp", "history-edea0c2", "tiny-rwkv-6v0-1m-FP32.bin"))
+}

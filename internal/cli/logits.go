@@ -27,8 +27,8 @@ func newLogitsCmd(io *IO, runF func(*logitsOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logits MODEL --tokens 1,2,3 [-o FILE]",
 		Short: "Compute the logits at every position of a token sequence",
-		Long: `Logits feeds the tokens to the model (from the zero state, or from
---state-in) and writes the logits for every position as little-endian float32
+		Long: `Logits feeds the tokens to the model (from its initial state: zero, or
+a state-tuned RWKV-6 file's tuned state; or from --state-in) and writes the logits for every position as little-endian float32
 [T][V] to FILE: row t holds the logits after tokens[0..t]. Without -o it
 prints a summary per position. Use it to compare rwkv-tools with another
 implementation.`,
