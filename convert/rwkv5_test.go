@@ -202,3 +202,44 @@ func TestRejectsBadV5(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertV50BlinkDL: a BlinkDL 5.0-style checkpoint (no gate, per-head
+// time_decay and time_first) is detected as 5.0 and stored without gate
+// tensors, rwkv5.attention.output_gate = false, GroupNorm eps 64e-5.
+func TestConvertV50BlinkDL(t *testing.T) {
+	ts := ckptTensors(t, testutil.Shared(t, "reference", "tiny-v5-bf16.pth"))
+	ts = slices.DeleteFunc(ts, func(x stTensor) bool {
+		return strings.HasSuffix(x.name, ".att.gate.weight") || strings.HasSuffix(x.name, ".att.time_mix_g")
+	})
+	for i := range ts {
+		if strings.HasSuffix(ts[i].name, ".att.time_decay") || strings.HasSuffix(ts[i].name, ".att.time_faaaa") {
+			ts[i].data, ts[i].shape = ts[i].data[:2*ts[i].shape[0]], []int64{ts[i].shape[0]}
+			ts[i].name = strings.Replace(ts[i].name, "time_faaaa", "time_first", 1)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "v50.safetensors")
+	writeSafetensors(t, p, ts)
+	out, rep := convertTo(t, p, DTypeSource)
+	if rep.Detection.Variant != "RWKV-5.0 (preview)" {
+		t.Fatalf("variant %q", rep.Detection.Variant)
+	}
+	f, err := format.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if g, err := f.Metadata.Bool("rwkv5.attention.output_gate"); err != nil || g {
+		t.Errorf("output gate %v %v", g, err)
+	}
+	if e, err := f.Metadata.Float("rwkv5.attention.group_norm_epsilon"); err != nil || float32(e) != 64e-5 {
+		t.Errorf("group norm eps %v %v", e, err)
+	}
+	if len(f.Tensors) != 2*20+6 {
+		t.Errorf("%d tensors, want %d", len(f.Tensors), 2*20+6)
+	}
+	for _, ti := range f.Tensors {
+		if strings.Contains(ti.Name, "gate") || strings.Contains(ti.Name, "mu_g") {
+			t.Errorf("5.0 file stores %s", ti.Name)
+		}
+	}
+}
