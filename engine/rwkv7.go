@@ -156,43 +156,11 @@ func (m *rwkv7) Step(st *State, token int, logits []float32) error {
 }
 
 func (m *rwkv7) Sequence(st *State, tokens []int, logits []float32) error {
-	V := m.cfg.Vocab
-	if st == nil || st.Arch != arch.RWKV7 || st.Layers != m.cfg.Layers || st.Embd != m.cfg.Embd || len(st.Data) != m.cfg.StateSize {
-		return fmt.Errorf("engine: state does not belong to this %s model (L%d C%d)", m.cfg.Arch, m.cfg.Layers, m.cfg.Embd)
-	}
-	T := len(tokens)
-	if T == 0 {
-		return fmt.Errorf("engine: empty token sequence")
-	}
-	all := false
-	switch len(logits) {
-	case 0:
-	case V:
-	case T * V:
-		all = true
-	default:
-		return fmt.Errorf("engine: logits buffer of %d floats; want 0, %d (last position) or %d (every position)", len(logits), V, T*V)
-	}
-	for i, t := range tokens {
-		if t < 0 || t >= V {
-			return fmt.Errorf("engine: token %d at position %d is outside the vocabulary [0, %d)", t, i, V)
-		}
-	}
 	s := m.scratch()
 	defer m.scratchCache.Put(s)
-	for t0 := 0; t0 < T; t0 += maxChunk {
-		t1 := min(t0+maxChunk, T)
-		var out []float32
-		lastOnly := false
-		switch {
-		case all:
-			out = logits[t0*V : t1*V]
-		case logits != nil && t1 == T:
-			out, lastOnly = logits, true
-		}
-		m.forward(s, st, tokens[t0:t1], out, lastOnly)
-	}
-	return nil
+	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
+		m.forward(s, st, tokens, out, lastOnly)
+	})
 }
 
 // scratch7 holds per-call buffers, sized for maxChunk tokens.
