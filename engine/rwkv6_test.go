@@ -22,7 +22,7 @@ import (
 // TestReferenceV6 checks the RWKV-6 engine against ChatRWKV's `cpu fp32`
 // logits on the reference tiny-v6 bf16 checkpoint, in every storage dtype
 // (measured 2.3e-5, f16 2.2e-5: fp32 summation order; KL 1.3e-11).
-func TestReferenceV6(t *testing.T) { checkReference(t, 6, 1e-4, 1e-9) }
+func TestReferenceV6(t *testing.T) { checkReference(t, 6, fixedTol(1e-4, 1e-9)) }
 
 // TestRWKVCppTinyV6 runs rwkv.cpp's tiny RWKV-6 models (transposed LoRAs,
 // time_decay reshaped (H, N, 1), quantized time_maa_w1/time_decay_w1/w2 in
@@ -60,7 +60,7 @@ func TestStateCloneV6(t *testing.T) {
 }
 
 func TestThreadsGiveIdenticalResultsV6(t *testing.T) {
-	checkThreads(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"))
+	checkThreads(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), convert.DTypeSource, 70)
 }
 
 // TestLoadRejectsBadV6 refuses rwkv6 files whose metadata or tensors do not
