@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"sync"
-
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/kernels"
@@ -10,16 +8,9 @@ import (
 
 // rwkv4 is the architecture of the RWKV paper (docs/ARCHITECTURES.md §4).
 type rwkv4 struct {
-	cfg  Config
-	pool *kernels.Pool
+	base
 
-	emb          kernels.Matrix // [V][C]
-	ln0w, ln0b   []float32
-	layers       []rwkv4Layer
-	lnOutW       []float32
-	lnOutB       []float32
-	head         kernels.Matrix // [V][C]
-	scratchCache sync.Pool
+	layers []rwkv4Layer
 }
 
 type rwkv4Layer struct {
@@ -61,30 +52,13 @@ func loadRWKV4(f *format.File, pool *kernels.Pool) (*rwkv4, error) {
 		return nil, err
 	}
 	m := &rwkv4{
-		cfg: Config{Arch: arch.RWKV4, Vocab: d.Vocab, Embd: d.Embd, Layers: d.Layers, FFN: d.FFN,
-			StateSize: d.Layers * v4Slots * d.Embd},
-		pool:   pool,
+		base: base{cfg: Config{Arch: arch.RWKV4, Vocab: d.Vocab, Embd: d.Embd, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * v4Slots * d.Embd}, pool: pool},
 		layers: make([]rwkv4Layer, d.Layers),
 	}
-	var firstErr error
-	vec := func(name string) []float32 {
-		v, err := w.vector(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	mat := func(name string) kernels.Matrix {
-		v, err := w.matrix(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	m.emb = mat("token_embd.weight")
-	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
-	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
-	m.head = mat("output.weight")
+	ld := &loader{w: w}
+	vec, mat := ld.vec, ld.mat
+	m.loadGlobals(ld)
 	for l := range m.layers {
 		n := func(s string) string { return arch.LayerName(l, s) }
 		m.layers[l] = rwkv4Layer{
@@ -99,18 +73,15 @@ func loadRWKV4(f *format.File, pool *kernels.Pool) (*rwkv4, error) {
 			freceptance: mat(n("channel_mix_receptance.weight")),
 		}
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if ld.err != nil {
+		return nil, ld.err
 	}
 	return m, nil
 }
 
-func (m *rwkv4) Config() Config  { return m.cfg }
-func (m *rwkv4) Kernels() string { return m.pool.Kernels.Name }
-
 func (m *rwkv4) NewState() *State {
 	C := m.cfg.Embd
-	s := &State{Arch: arch.RWKV4, Layers: m.cfg.Layers, Embd: C, Data: make([]float32, m.cfg.StateSize)}
+	s := m.zeroState()
 	for l := 0; l < m.cfg.Layers; l++ {
 		pp := s.Data[(l*v4Slots+v4PP)*C : (l*v4Slots+v4PP+1)*C]
 		for i := range pp {
@@ -156,11 +127,7 @@ func (m *rwkv4) scratch() *scratch4 {
 func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, lastOnly bool) {
 	T, C, F := len(tokens), m.cfg.Embd, m.cfg.FFN
 	x := s.x[:T*C]
-	for t, tok := range tokens {
-		row := x[t*C : (t+1)*C]
-		m.emb.Row(tok, row)
-		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
-	}
+	m.embed(x, tokens)
 	for l := range m.layers {
 		L := &m.layers[l]
 		base := l * v4Slots * C
@@ -201,28 +168,9 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 		xf := xa // LN(x; ln2), reusing the buffer
 		normRows(xf, x, L.ln2w, L.ln2b, C)
 		tokenShift(ffnX, xf, C, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
-		fk := s.fk[:T*F]
-		m.pool.MatMul(fk, L.fkey, xk, T)
-		for i, z := range fk {
-			z = max(z, 0)
-			fk[i] = z * z // relu²
-		}
-		m.pool.MatMul(v, L.fval, fk, T)
-		m.pool.MatMul(r, L.freceptance, xr, T)
-		for i := range x {
-			x[i] += sigmoid(r[i]) * v[i]
-		}
+		m.channelMix(x, xk, xr, s.fk[:T*F], v, r, L.fkey, L.fval, L.freceptance, T)
 	}
-	if out == nil {
-		return
+	if out != nil {
+		m.logits(out, x, s.xa, T, lastOnly)
 	}
-	// Head: only the rows whose logits were asked for.
-	t0 := 0
-	if lastOnly {
-		t0 = T - 1
-	}
-	n := T - t0
-	xo := s.xa[:n*C]
-	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
-	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/format"
@@ -16,19 +15,12 @@ import (
 // state S [H][N][N] with S[h][i][j], i the key index and j the value index
 // (key×value, as in ChatRWKV's v5 path), all fp32.
 type rwkv5 struct {
-	cfg      Config
-	pool     *kernels.Pool
+	base
 	heads, N int
 	gnEps    float64
 	gate     bool
 
-	emb          kernels.Matrix // [V][C]
-	ln0w, ln0b   []float32
-	layers       []rwkv5Layer
-	lnOutW       []float32
-	lnOutB       []float32
-	head         kernels.Matrix // [V][C]
-	scratchCache sync.Pool
+	layers []rwkv5Layer
 }
 
 type rwkv5Layer struct {
@@ -85,30 +77,14 @@ func loadRWKV5(f *format.File, pool *kernels.Pool) (*rwkv5, error) {
 	}
 	C, N := d.Embd, d.HeadSize
 	m := &rwkv5{
-		cfg: Config{Arch: arch.RWKV5, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
-			StateSize: d.Layers * (2*C + C*N)},
-		pool: pool, heads: C / N, N: N, gnEps: gnEps, gate: gate,
+		base: base{cfg: Config{Arch: arch.RWKV5, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * (2*C + C*N)}, pool: pool},
+		heads: C / N, N: N, gnEps: gnEps, gate: gate,
 		layers: make([]rwkv5Layer, d.Layers),
 	}
-	var firstErr error
-	vec := func(name string) []float32 {
-		v, err := w.vector(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	mat := func(name string) kernels.Matrix {
-		v, err := w.matrix(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	m.emb = mat("token_embd.weight")
-	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
-	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
-	m.head = mat("output.weight")
+	ld := &loader{w: w}
+	vec, mat := ld.vec, ld.mat
+	m.loadGlobals(ld)
 	for l := range m.layers {
 		n := func(s string) string { return arch.LayerName(l, s) }
 		L := rwkv5Layer{
@@ -128,17 +104,14 @@ func loadRWKV5(f *format.File, pool *kernels.Pool) (*rwkv5, error) {
 		}
 		m.layers[l] = L
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if ld.err != nil {
+		return nil, ld.err
 	}
 	return m, nil
 }
 
-func (m *rwkv5) Config() Config  { return m.cfg }
-func (m *rwkv5) Kernels() string { return m.pool.Kernels.Name }
-
 func (m *rwkv5) NewState() *State {
-	return &State{Arch: arch.RWKV5, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+	return m.zeroState()
 }
 
 func (m *rwkv5) Step(st *State, token int, logits []float32) error {
@@ -217,11 +190,7 @@ func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, las
 	T, C, F, N, H := len(tokens), m.cfg.Embd, m.cfg.FFN, m.N, m.heads
 	TC := T * C
 	x := s.x[:TC]
-	for t, tok := range tokens {
-		row := x[t*C : (t+1)*C]
-		m.emb.Row(tok, row)
-		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
-	}
+	m.embed(x, tokens)
 	stride := 2*C + C*N
 	xa, xk, xv, xr, xg := s.xa[:TC], s.xk[:TC], s.xv[:TC], s.xr[:TC], s.xg[:TC]
 	r, k, v, g, y := s.r[:TC], s.k[:TC], s.v[:TC], s.g[:TC], s.y[:TC]
@@ -266,27 +235,9 @@ func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, las
 		// Channel mixing (as RWKV-4).
 		normRows(xa, x, L.ln2w, L.ln2b, C)
 		tokenShift(ffnX, xa, C, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
-		fk := s.fk[:T*F]
-		m.pool.MatMul(fk, L.fkey, xk, T)
-		for i, z := range fk {
-			z = max(z, 0)
-			fk[i] = z * z // relu²
-		}
-		m.pool.MatMul(v, L.fval, fk, T)
-		m.pool.MatMul(r, L.freceptance, xr, T)
-		for i := range x {
-			x[i] += sigmoid(r[i]) * v[i]
-		}
+		m.channelMix(x, xk, xr, s.fk[:T*F], v, r, L.fkey, L.fval, L.freceptance, T)
 	}
-	if out == nil {
-		return
+	if out != nil {
+		m.logits(out, x, s.xa, T, lastOnly)
 	}
-	t0 := 0
-	if lastOnly {
-		t0 = T - 1
-	}
-	n := T - t0
-	xo := xa[:n*C]
-	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
-	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/format"
@@ -17,19 +16,12 @@ import (
 // state S [H][N][N] with S[h][i][j], i the key index and j the value index
 // (key×value, as for rwkv5), all fp32.
 type rwkv6 struct {
-	cfg      Config
-	pool     *kernels.Pool
+	base
 	heads, N int
 	gnEps    float64
 	dm, dd   int // LoRA ranks: token shift (per slice), decay
 
-	emb          kernels.Matrix // [V][C]
-	ln0w, ln0b   []float32
-	layers       []rwkv6Layer
-	lnOutW       []float32
-	lnOutB       []float32
-	head         kernels.Matrix // [V][C]
-	scratchCache sync.Pool
+	layers []rwkv6Layer
 }
 
 type rwkv6Layer struct {
@@ -82,26 +74,13 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 	}
 	C, N := d.Embd, d.HeadSize
 	m := &rwkv6{
-		cfg: Config{Arch: arch.RWKV6, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
-			StateSize: d.Layers * (2*C + C*N)},
-		pool: pool, heads: C / N, N: N, gnEps: gnEps, dm: d.MixLora, dd: d.DecayLora,
+		base: base{cfg: Config{Arch: arch.RWKV6, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * (2*C + C*N)}, pool: pool},
+		heads: C / N, N: N, gnEps: gnEps, dm: d.MixLora, dd: d.DecayLora,
 		layers: make([]rwkv6Layer, d.Layers),
 	}
-	var firstErr error
-	vec := func(name string) []float32 {
-		v, err := w.vector(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	mat := func(name string) kernels.Matrix {
-		v, err := w.matrix(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
+	ld := &loader{w: w}
+	vec, mat := ld.vec, ld.mat
 	// slices5 views the (5, C, Dm) F32 tensor as five [C][Dm] matrices.
 	slices5 := func(name string) (out [5]kernels.Matrix) {
 		ti, data, err := f.Tensor(name)
@@ -109,23 +88,18 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 			err = fmt.Errorf("engine: %s has type %v; want F32", name, ti.DType)
 		}
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
+			ld.fail(err)
 			return out
 		}
 		n := 4 * C * d.MixLora
 		for s := range out {
-			if out[s], err = kernels.NewMatrix(quant.F32, C, d.MixLora, data[s*n:(s+1)*n]); err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("engine: %s: %w", name, err)
+			if out[s], err = kernels.NewMatrix(quant.F32, C, d.MixLora, data[s*n:(s+1)*n]); err != nil {
+				ld.fail(fmt.Errorf("engine: %s: %w", name, err))
 			}
 		}
 		return out
 	}
-	m.emb = mat("token_embd.weight")
-	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
-	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
-	m.head = mat("output.weight")
+	m.loadGlobals(ld)
 	for l := range m.layers {
 		n := func(s string) string { return arch.LayerName(l, s) }
 		m.layers[l] = rwkv6Layer{
@@ -150,19 +124,16 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 			m.layers[l].state = vec(n(arch.RWKV6StateTensor))
 		}
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if ld.err != nil {
+		return nil, ld.err
 	}
 	return m, nil
 }
 
-func (m *rwkv6) Config() Config  { return m.cfg }
-func (m *rwkv6) Kernels() string { return m.pool.Kernels.Name }
-
 // NewState returns the zero state, or for a state-tuned file the tuned
 // initial WKV state (att_x and ffn_x still zero).
 func (m *rwkv6) NewState() *State {
-	st := &State{Arch: arch.RWKV6, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+	st := m.zeroState()
 	C := m.cfg.Embd
 	stride := 2*C + C*m.N
 	for l, L := range m.layers {
@@ -214,11 +185,7 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 	T, C, F, N, H, Dm := len(tokens), m.cfg.Embd, m.cfg.FFN, m.N, m.heads, m.dm
 	TC := T * C
 	x := s.x[:TC]
-	for t, tok := range tokens {
-		row := x[t*C : (t+1)*C]
-		m.emb.Row(tok, row)
-		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
-	}
+	m.embed(x, tokens)
 	stride := 2*C + C*N
 	xa, dx, xx, mm := s.xa[:TC], s.dx[:TC], s.xx[:TC], s.mm[:TC]
 	xw, xk, xv, xr, xg := s.xw[:TC], s.xk[:TC], s.xv[:TC], s.xr[:TC], s.xg[:TC]
@@ -299,27 +266,9 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 		// Channel mixing: lerps on the previous token, σ(receptance) gate.
 		normRows(xa, x, L.ln2w, L.ln2b, C)
 		lerpShift(ffnX, xa, C, mixTarget{xk, L.fk}, mixTarget{xr, L.fr})
-		fk := s.fk[:T*F]
-		m.pool.MatMul(fk, L.fkey, xk, T)
-		for i, z := range fk {
-			z = max(z, 0)
-			fk[i] = z * z // relu²
-		}
-		m.pool.MatMul(v, L.fval, fk, T)
-		m.pool.MatMul(r, L.freceptance, xr, T)
-		for i := range x {
-			x[i] += sigmoid(r[i]) * v[i]
-		}
+		m.channelMix(x, xk, xr, s.fk[:T*F], v, r, L.fkey, L.fval, L.freceptance, T)
 	}
-	if out == nil {
-		return
+	if out != nil {
+		m.logits(out, x, s.xa, T, lastOnly)
 	}
-	t0 := 0
-	if lastOnly {
-		t0 = T - 1
-	}
-	n := T - t0
-	xo := xa[:n*C]
-	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
-	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
 }

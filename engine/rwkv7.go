@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/format"
@@ -16,19 +15,12 @@ import (
 // state S [H][N][N] with S[h][i][j], i the value index and j the key index
 // (value×key, as in ChatRWKV's v7 path), all fp32.
 type rwkv7 struct {
-	cfg      Config
-	pool     *kernels.Pool
+	base
 	heads, N int
 	gnEps    float64
 	maxLora  int
 
-	emb          kernels.Matrix // [V][C]
-	ln0w, ln0b   []float32
-	layers       []rwkv7Layer
-	lnOutW       []float32
-	lnOutB       []float32
-	head         kernels.Matrix // [V][C]
-	scratchCache sync.Pool
+	layers []rwkv7Layer
 }
 
 type rwkv7Layer struct {
@@ -90,31 +82,15 @@ func loadRWKV7(f *format.File, pool *kernels.Pool) (*rwkv7, error) {
 	}
 	C, N := d.Embd, d.HeadSize
 	m := &rwkv7{
-		cfg: Config{Arch: arch.RWKV7, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
-			StateSize: d.Layers * (2*C + C*N)},
-		pool: pool, heads: C / N, N: N, gnEps: gnEps,
+		base: base{cfg: Config{Arch: arch.RWKV7, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
+			StateSize: d.Layers * (2*C + C*N)}, pool: pool},
+		heads: C / N, N: N, gnEps: gnEps,
 		maxLora: max(d.DecayLora, d.ICLRLora, d.ValueLora, d.GateLora),
 		layers:  make([]rwkv7Layer, d.Layers),
 	}
-	var firstErr error
-	vec := func(name string) []float32 {
-		v, err := w.vector(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	mat := func(name string) kernels.Matrix {
-		v, err := w.matrix(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	m.emb = mat("token_embd.weight")
-	m.ln0w, m.ln0b = vec("token_embd_norm.weight"), vec("token_embd_norm.bias")
-	m.lnOutW, m.lnOutB = vec("output_norm.weight"), vec("output_norm.bias")
-	m.head = mat("output.weight")
+	ld := &loader{w: w}
+	vec, mat := ld.vec, ld.mat
+	m.loadGlobals(ld)
 	for l := range m.layers {
 		n := func(s string) string { return arch.LayerName(l, s) }
 		L := rwkv7Layer{
@@ -138,17 +114,14 @@ func loadRWKV7(f *format.File, pool *kernels.Pool) (*rwkv7, error) {
 		}
 		m.layers[l] = L
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if ld.err != nil {
+		return nil, ld.err
 	}
 	return m, nil
 }
 
-func (m *rwkv7) Config() Config  { return m.cfg }
-func (m *rwkv7) Kernels() string { return m.pool.Kernels.Name }
-
 func (m *rwkv7) NewState() *State {
-	return &State{Arch: arch.RWKV7, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+	return m.zeroState()
 }
 
 func (m *rwkv7) Step(st *State, token int, logits []float32) error {
@@ -227,11 +200,7 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 	T, C, F, N, H := len(tokens), m.cfg.Embd, m.cfg.FFN, m.N, m.heads
 	TC := T * C
 	x := s.x[:TC]
-	for t, tok := range tokens {
-		row := x[t*C : (t+1)*C]
-		m.emb.Row(tok, row)
-		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
-	}
+	m.embed(x, tokens)
 	stride := 2*C + C*N
 	xa := s.xa[:TC]
 	mr, mw, mk, mv, ma, mg := s.mr[:TC], s.mw[:TC], s.mk[:TC], s.mv[:TC], s.ma[:TC], s.mg[:TC]
@@ -350,15 +319,7 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 			x[i] += r[i]
 		}
 	}
-	if out == nil {
-		return
+	if out != nil {
+		m.logits(out, x, s.xa, T, lastOnly)
 	}
-	t0 := 0
-	if lastOnly {
-		t0 = T - 1
-	}
-	n := T - t0
-	xo := xa[:n*C]
-	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
-	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
 }

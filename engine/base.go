@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"sync"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
+)
+
+// base is what every architecture shares: the configuration, the kernels,
+// the embedding with its layer norm (ln0), the output norm and head, and
+// the pool of per-call scratch buffers.
+type base struct {
+	cfg  Config
+	pool *kernels.Pool
+
+	emb          kernels.Matrix // [V][C]
+	ln0w, ln0b   []float32
+	lnOutW       []float32
+	lnOutB       []float32
+	head         kernels.Matrix // [V][C]
+	scratchCache sync.Pool
+}
+
+func (m *base) Config() Config  { return m.cfg }
+func (m *base) Kernels() string { return m.pool.Kernels.Name }
+
+// zeroState returns an all-zero state of the model's shape.
+func (m *base) zeroState() *State {
+	return &State{Arch: m.cfg.Arch, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+}
+
+// loadGlobals loads the tensors outside the blocks.
+func (m *base) loadGlobals(ld *loader) {
+	m.emb = ld.mat("token_embd.weight")
+	m.ln0w, m.ln0b = ld.vec("token_embd_norm.weight"), ld.vec("token_embd_norm.bias")
+	m.lnOutW, m.lnOutB = ld.vec("output_norm.weight"), ld.vec("output_norm.bias")
+	m.head = ld.mat("output.weight")
+}
+
+// embed writes LN(emb[token]; ln0) into x's rows.
+func (m *base) embed(x []float32, tokens []int) {
+	C := m.cfg.Embd
+	for t, tok := range tokens {
+		row := x[t*C : (t+1)*C]
+		m.emb.Row(tok, row)
+		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
+	}
+}
+
+// logits applies the output norm and head to the T rows of x whose logits
+// were asked for (all, or the last with lastOnly), using buf as the
+// normed rows, into out.
+func (m *base) logits(out, x, buf []float32, T int, lastOnly bool) {
+	C := m.cfg.Embd
+	t0 := 0
+	if lastOnly {
+		t0 = T - 1
+	}
+	n := T - t0
+	xo := buf[:n*C]
+	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
+	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
+}
+
+// channelMix finishes RWKV-4/5/6 channel mixing once xk and xr hold the
+// token-shifted inputs: x += σ(R·xr) ⊙ V·relu²(K·xk), with fk, v and r as
+// scratch.
+func (m *base) channelMix(x, xk, xr, fk, v, r []float32, key, value, receptance kernels.Matrix, T int) {
+	m.pool.MatMul(fk, key, xk, T)
+	for i, z := range fk {
+		z = max(z, 0)
+		fk[i] = z * z // relu²
+	}
+	m.pool.MatMul(v, value, fk, T)
+	m.pool.MatMul(r, receptance, xr, T)
+	for i := range x {
+		x[i] += sigmoid(r[i]) * v[i]
+	}
+}
+
+// loader reads a model's tensors, keeping the first error.
+type loader struct {
+	w   *weights
+	err error
+}
+
+// fail records err if it is the first.
+func (ld *loader) fail(err error) {
+	if err != nil && ld.err == nil {
+		ld.err = err
+	}
+}
+
+func (ld *loader) vec(name string) []float32 {
+	v, err := ld.w.vector(name)
+	ld.fail(err)
+	return v
+}
+
+func (ld *loader) mat(name string) kernels.Matrix {
+	v, err := ld.w.matrix(name)
+	ld.fail(err)
+	return v
+}
