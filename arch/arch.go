@@ -201,6 +201,40 @@ func matCC(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.Embd)} }
 func matFC(d Dims) []int64 { return []int64{int64(d.FFN), int64(d.Embd)} }
 func matCF(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.FFN)} }
 
+// modelTensors lists the embedding and ln0, then every block's rows of
+// layer (less those skip refuses; then extra's tensors, if any), then the
+// output norm and head.
+func modelTensors(d Dims, layer []layerSpec, skip func(l int, s layerSpec) bool, extra func(l int) []Tensor) []Tensor {
+	V, C := int64(d.Vocab), int64(d.Embd)
+	ts := []Tensor{
+		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
+		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
+		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
+	}
+	for l := 0; l < d.Layers; l++ {
+		for _, s := range layer {
+			if skip != nil && skip(l, s) {
+				continue
+			}
+			ts = append(ts, Tensor{
+				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
+				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
+				Shape:  s.shape(d),
+				Role:   s.role,
+				Layer:  l,
+			})
+		}
+		if extra != nil {
+			ts = append(ts, extra(l)...)
+		}
+	}
+	return append(ts,
+		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
+		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
+		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
+	)
+}
+
 // rwkv4Layer is the RWKV-4 block. μ ("mu") is the weight on the current
 // token (x·μ + x_prev·(1−μ)), as in the checkpoint; llama.cpp's "lerp"
 // names for v6/v7 mean the weight on the previous token, hence other names.
@@ -225,30 +259,7 @@ var rwkv4Layer = []layerSpec{
 	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
 }
 
-func rwkv4Tensors(d Dims) []Tensor {
-	V, C := int64(d.Vocab), int64(d.Embd)
-	ts := []Tensor{
-		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
-		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
-		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
-	}
-	for l := 0; l < d.Layers; l++ {
-		for _, s := range rwkv4Layer {
-			ts = append(ts, Tensor{
-				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
-				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
-				Shape:  s.shape(d),
-				Role:   s.role,
-				Layer:  l,
-			})
-		}
-	}
-	return append(ts,
-		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
-		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
-		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
-	)
-}
+func rwkv4Tensors(d Dims) []Tensor { return modelTensors(d, rwkv4Layer, nil, nil) }
 
 // rwkv5Layer is the RWKV-5 block (docs/ARCHITECTURES.md §5). μ is the
 // weight on the current token, as in RWKV-4. The decay and bonus are
@@ -282,31 +293,10 @@ var rwkv5Layer = []layerSpec{
 }
 
 func rwkv5Tensors(d Dims) []Tensor {
-	V, C := int64(d.Vocab), int64(d.Embd)
-	ts := []Tensor{
-		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
-		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
-		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
+	skip := func(_ int, s layerSpec) bool {
+		return d.NoGate && (s.name == "time_mix_mu_g.weight" || s.name == "time_mix_gate.weight")
 	}
-	for l := 0; l < d.Layers; l++ {
-		for _, s := range rwkv5Layer {
-			if d.NoGate && (s.name == "time_mix_mu_g.weight" || s.name == "time_mix_gate.weight") {
-				continue
-			}
-			ts = append(ts, Tensor{
-				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
-				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
-				Shape:  s.shape(d),
-				Role:   s.role,
-				Layer:  l,
-			})
-		}
-	}
-	return append(ts,
-		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
-		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
-		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
-	)
+	return modelTensors(d, rwkv5Layer, skip, nil)
 }
 
 func headNN(d Dims) []int64 { return []int64{int64(d.Embd / d.HeadSize), int64(d.HeadSize)} }
@@ -353,35 +343,17 @@ var rwkv6Layer = []layerSpec{
 const RWKV6StateTensor = "time_mix_state.weight"
 
 func rwkv6Tensors(d Dims) []Tensor {
-	V, C := int64(d.Vocab), int64(d.Embd)
-	ts := []Tensor{
-		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
-		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
-		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
-	}
-	for l := 0; l < d.Layers; l++ {
-		for _, s := range rwkv6Layer {
-			ts = append(ts, Tensor{
-				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
-				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
-				Shape:  s.shape(d),
-				Role:   s.role,
-				Layer:  l,
-			})
-		}
-		if d.StateTuned {
-			// Stored [h][key][value], the engine's S layout (the checkpoint's
-			// is [h][value][key]: the converter transposes it).
-			H, N := int64(d.Embd/d.HeadSize), int64(d.HeadSize)
-			ts = append(ts, Tensor{fmt.Sprintf("blk.%d.%s", l, RWKV6StateTensor), fmt.Sprintf("blocks.%d.att.time_state", l),
-				[]int64{H, N, N}, Vector, l})
+	var extra func(l int) []Tensor
+	if d.StateTuned {
+		// Stored [h][key][value], the engine's S layout (the checkpoint's
+		// is [h][value][key]: the converter transposes it).
+		H, N := int64(d.Embd/d.HeadSize), int64(d.HeadSize)
+		extra = func(l int) []Tensor {
+			return []Tensor{{fmt.Sprintf("blk.%d.%s", l, RWKV6StateTensor), fmt.Sprintf("blocks.%d.att.time_state", l),
+				[]int64{H, N, N}, Vector, l}}
 		}
 	}
-	return append(ts,
-		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
-		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
-		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
-	)
+	return modelTensors(d, rwkv6Layer, nil, extra)
 }
 
 // rwkv7Layer is the RWKV-7 block (docs/ARCHITECTURES.md §7). The six
@@ -426,31 +398,11 @@ var rwkv7Layer = []layerSpec{
 }
 
 func rwkv7Tensors(d Dims) []Tensor {
-	V, C := int64(d.Vocab), int64(d.Embd)
-	ts := []Tensor{
-		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
-		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
-		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
+	skip := func(l int, s layerSpec) bool {
+		// layer 0 has no value residual
+		return l == 0 && strings.HasPrefix(s.name, "time_mix_v") && s.name != "time_mix_value.weight"
 	}
-	for l := 0; l < d.Layers; l++ {
-		for _, s := range rwkv7Layer {
-			if l == 0 && strings.HasPrefix(s.name, "time_mix_v") && s.name != "time_mix_value.weight" {
-				continue // layer 0 has no value residual
-			}
-			ts = append(ts, Tensor{
-				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
-				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
-				Shape:  s.shape(d),
-				Role:   s.role,
-				Layer:  l,
-			})
-		}
-	}
-	return append(ts,
-		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
-		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
-		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
-	)
+	return modelTensors(d, rwkv7Layer, skip, nil)
 }
 
 // LayerName returns the GGUF name of a per-block tensor, e.g.
