@@ -1,10 +1,8 @@
 package convert
 
 import (
-	"context"
 	"encoding/binary"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -156,51 +154,15 @@ func TestConvertV5PerHeadBlinkDL(t *testing.T) {
 // naming the problem, and writes nothing.
 func TestRejectsBadV5(t *testing.T) {
 	in := testutil.Shared(t, "reference", "tiny-v5-bf16.pth")
-	edit := func(f func(ts []stTensor) []stTensor) func(t *testing.T, p string) {
-		return func(t *testing.T, p string) { writeSafetensors(t, p, f(ckptTensors(t, in))) }
-	}
-	without := func(name string) func(t *testing.T, p string) {
-		return edit(func(ts []stTensor) []stTensor {
-			return slices.DeleteFunc(ts, func(x stTensor) bool { return x.name == name })
-		})
-	}
-	reshape := func(name string, shape ...int64) func(t *testing.T, p string) {
-		return edit(func(ts []stTensor) []stTensor {
-			for i := range ts {
-				if ts[i].name == name {
-					ts[i].shape = shape // same bytes, other shape
-				}
-			}
-			return ts
-		})
-	}
-	for _, c := range []struct {
-		reason string
-		make   func(t *testing.T, path string)
-		want   string
-	}{
+	without := func(name string) ckptMaker { return ckptWithout(in, name) }
+	reshape := func(name string, shape ...int64) ckptMaker { return ckptReshape(in, name, shape...) }
+	checkRejects(t, []rejectCase{
 		{"missing bonus", without("blocks.1.att.time_faaaa"), "blocks.1.att.time_faaaa (or blocks.1.att.time_first) is missing"},
 		{"missing decay (layer 1)", without("blocks.1.att.time_decay"), "blocks.1.att.time_decay is missing"},
 		{"missing gate on one layer", without("blocks.1.att.gate.weight"), "blocks.1.att.gate.weight is missing"},
 		{"inconsistent head shape", reshape("blocks.1.att.time_decay", 4, 32), "blocks.1.att.time_decay has shape [4 32]"},
 		{"inconsistent bonus shape", reshape("blocks.1.att.time_faaaa", 4, 32), "blocks.1.att.time_faaaa has shape [4 32]"},
-	} {
-		t.Run(c.reason, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "in.safetensors")
-			c.make(t, p)
-			outDir := t.TempDir()
-			_, err := Convert(context.Background(), p, filepath.Join(outDir, "out.gguf"), Options{})
-			if err == nil {
-				t.Fatal("converted without error")
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q does not mention %q", err, c.want)
-			}
-			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
-				t.Errorf("output written: %v", ents)
-			}
-		})
-	}
+	})
 }
 
 // TestConvertV50BlinkDL: a BlinkDL 5.0-style checkpoint (no gate, per-head

@@ -121,29 +121,9 @@ func TestConvertV6RWKVCpp(t *testing.T) {
 // naming the problem, and writes nothing.
 func TestRejectsBadV6(t *testing.T) {
 	in := testutil.Shared(t, "reference", "tiny-v6-bf16.pth")
-	edit := func(f func(ts []stTensor) []stTensor) func(t *testing.T, p string) {
-		return func(t *testing.T, p string) { writeSafetensors(t, p, f(ckptTensors(t, in))) }
-	}
-	without := func(name string) func(t *testing.T, p string) {
-		return edit(func(ts []stTensor) []stTensor {
-			return slices.DeleteFunc(ts, func(x stTensor) bool { return x.name == name })
-		})
-	}
-	reshape := func(name string, shape ...int64) func(t *testing.T, p string) {
-		return edit(func(ts []stTensor) []stTensor {
-			for i := range ts {
-				if ts[i].name == name {
-					ts[i].shape = shape // same bytes, other shape
-				}
-			}
-			return ts
-		})
-	}
-	for _, c := range []struct {
-		reason string
-		make   func(t *testing.T, path string)
-		want   string
-	}{
+	without := func(name string) ckptMaker { return ckptWithout(in, name) }
+	reshape := func(name string, shape ...int64) ckptMaker { return ckptReshape(in, name, shape...) }
+	checkRejects(t, []rejectCase{
 		{"missing LoRA (layer 1)", without("blocks.1.att.time_decay_w2"), "blocks.1.att.time_decay_w2 is missing"},
 		{"missing LoRA (layer 0, read for dims)", without("blocks.0.att.time_maa_w1"), "blocks.0.att.time_maa_w1 is missing"},
 		{"missing bonus (read for the head shape)", without("blocks.0.att.time_faaaa"), "blocks.0.att.time_faaaa is missing"},
@@ -152,23 +132,7 @@ func TestRejectsBadV6(t *testing.T) {
 		{"LoRA of the wrong orientation", reshape("blocks.1.att.time_decay_w1", 64, 128), "blocks.1.att.time_decay_w1 has shape [64 128]"},
 		{"mix LoRA slices of the wrong orientation", reshape("blocks.1.att.time_maa_w2", 5, 128, 32), "blocks.1.att.time_maa_w2 has shape [5 128 32]"},
 		{"mix LoRA of the wrong orientation (layer 0, read for dims)", reshape("blocks.0.att.time_maa_w1", 160, 128), "time_maa_w1 has shape [160 128]"},
-	} {
-		t.Run(c.reason, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "in.safetensors")
-			c.make(t, p)
-			outDir := t.TempDir()
-			_, err := Convert(context.Background(), p, filepath.Join(outDir, "out.gguf"), Options{})
-			if err == nil {
-				t.Fatal("converted without error")
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q does not mention %q", err, c.want)
-			}
-			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
-				t.Errorf("output written: %v", ents)
-			}
-		})
-	}
+	})
 }
 
 // TestConvertV6StateTuned: att.time_state (H, N, N), stored [value][key],

@@ -1,73 +1,18 @@
 package convert
 
 import (
-	"context"
 	"encoding/binary"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
-	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
-
-// ckptTensors reads any checkpoint as safetensors-ready tensors.
-func ckptTensors(t *testing.T, path string) []stTensor {
-	t.Helper()
-	ck, err := ckpt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
-	names := map[quant.DType]string{quant.BF16: "BF16", quant.F16: "F16", quant.F32: "F32"}
-	var ts []stTensor
-	for _, x := range ck.Tensors {
-		b, err := x.Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, stTensor{x.Name, names[x.DType], slices.Clone(x.Shape), slices.Clone(b)})
-	}
-	return ts
-}
-
-// f32Values reads a stored tensor's values (any float type).
-func f32Values(t *testing.T, f *format.File, name string) ([]float32, []uint64) {
-	t.Helper()
-	ti, b, err := f.Tensor(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := make([]float32, ti.NumElements())
-	if err := quant.DequantizeRow(ti.DType, v, b); err != nil {
-		t.Fatal(err)
-	}
-	return v, ti.Dims
-}
-
-func srcValues(t *testing.T, path, name string) ([]float32, []int64) {
-	t.Helper()
-	ck, err := ckpt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
-	x := ck.Tensor(name)
-	if x == nil {
-		t.Fatalf("%s: no %s", path, name)
-	}
-	v, err := readF32(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, x.Shape
-}
 
 // TestConvertV7BlinkDL: metadata, dtype policy, LoRA transposition and the
 // dropped layer-0 v0/v1/v2 of a BlinkDL RWKV-7 checkpoint.
@@ -212,29 +157,10 @@ func TestConvertV7RWKVCpp(t *testing.T) {
 // naming the problem, and writes nothing.
 func TestRejectsBadV7(t *testing.T) {
 	in := testutil.Shared(t, "reference", "tiny-v7-bf16.pth")
-	edit := func(f func(ts []stTensor) []stTensor) func(t *testing.T, p string) {
-		return func(t *testing.T, p string) { writeSafetensors(t, p, f(ckptTensors(t, in))) }
-	}
-	without := func(name string) func(t *testing.T, p string) {
-		return edit(func(ts []stTensor) []stTensor {
-			return slices.DeleteFunc(ts, func(x stTensor) bool { return x.name == name })
-		})
-	}
-	reshape := func(name string, shape ...int64) func(t *testing.T, p string) {
-		return edit(func(ts []stTensor) []stTensor {
-			for i := range ts {
-				if ts[i].name == name {
-					ts[i].shape = shape // same bytes, other shape
-				}
-			}
-			return ts
-		})
-	}
-	cases := []struct {
-		reason string
-		make   func(t *testing.T, path string)
-		want   string
-	}{
+	edit := func(f func(ts []stTensor) []stTensor) ckptMaker { return ckptEdit(in, f) }
+	without := func(name string) ckptMaker { return ckptWithout(in, name) }
+	reshape := func(name string, shape ...int64) ckptMaker { return ckptReshape(in, name, shape...) }
+	checkRejects(t, []rejectCase{
 		{"missing LoRA (layer 1)", without("blocks.1.att.a1"), "blocks.1.att.a1 is missing"},
 		{"missing LoRA (layer 0, read for dims)", without("blocks.0.att.w1"), "blocks.0.att.w1 is missing"},
 		{"missing value LoRA of layer 1", without("blocks.1.att.v1"), "blocks.1.att.v1 is missing"},
@@ -256,24 +182,7 @@ func TestRejectsBadV7(t *testing.T) {
 			}
 			return append(ts, stTensor{"blocks.0.att.x_rwkvag", x.dtype, []int64{6, 1, 128}, data})
 		}), "unexpected tensor \"blocks.0.att.x_rwkvag\""},
-	}
-	for _, c := range cases {
-		t.Run(c.reason, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "in.safetensors")
-			c.make(t, p)
-			outDir := t.TempDir()
-			_, err := Convert(context.Background(), p, filepath.Join(outDir, "out.gguf"), Options{})
-			if err == nil {
-				t.Fatal("converted without error")
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q does not mention %q", err, c.want)
-			}
-			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
-				t.Errorf("output written: %v", ents)
-			}
-		})
-	}
+	})
 }
 
 // TestV7ReferenceFilesAreRoundings pins down why the engine's reference
