@@ -25,9 +25,24 @@ type base struct {
 func (m *base) Config() Config  { return m.cfg }
 func (m *base) Kernels() string { return m.pool.Kernels.Name }
 
-// zeroState returns an all-zero state of the model's shape.
-func (m *base) zeroState() *State {
+// NewState returns an all-zero state of the model's shape (the rwkv5 and
+// rwkv7 initial state; rwkv4 and rwkv6 start from it).
+func (m *base) NewState() *State {
 	return &State{Arch: m.cfg.Arch, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
+}
+
+// runSequence runs a Sequence call in chunks through forward, with one
+// scratch from the pool (fresh when the pool has none) for the whole call.
+func runSequence[S any](m *base, st *State, tokens []int, logits []float32, fresh func() S,
+	forward func(s S, st *State, tokens []int, out []float32, lastOnly bool)) error {
+	s, ok := m.scratchCache.Get().(S)
+	if !ok {
+		s = fresh()
+	}
+	defer m.scratchCache.Put(s)
+	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
+		forward(s, st, tokens, out, lastOnly)
+	})
 }
 
 // loadGlobals loads the tensors outside the blocks.

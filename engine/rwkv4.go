@@ -81,7 +81,7 @@ func loadRWKV4(f *format.File, pool *kernels.Pool) (*rwkv4, error) {
 
 func (m *rwkv4) NewState() *State {
 	C := m.cfg.Embd
-	s := m.zeroState()
+	s := m.base.NewState()
 	for l := 0; l < m.cfg.Layers; l++ {
 		pp := s.Data[(l*v4Slots+v4PP)*C : (l*v4Slots+v4PP+1)*C]
 		for i := range pp {
@@ -96,11 +96,7 @@ func (m *rwkv4) Step(st *State, token int, logits []float32) error {
 }
 
 func (m *rwkv4) Sequence(st *State, tokens []int, logits []float32) error {
-	s := m.scratch()
-	defer m.scratchCache.Put(s)
-	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
-		m.forward(s, st, tokens, out, lastOnly)
-	})
+	return runSequence(&m.base, st, tokens, logits, m.newScratch, m.forward)
 }
 
 // scratch4 holds per-call buffers, sized for maxChunk tokens.
@@ -109,10 +105,7 @@ type scratch4 struct {
 	fk                            []float32 // [T][F]
 }
 
-func (m *rwkv4) scratch() *scratch4 {
-	if s, ok := m.scratchCache.Get().(*scratch4); ok {
-		return s
-	}
+func (m *rwkv4) newScratch() *scratch4 {
 	TC, TF := maxChunk*m.cfg.Embd, maxChunk*m.cfg.FFN
 	return &scratch4{
 		x: make([]float32, TC), xa: make([]float32, TC), xk: make([]float32, TC),

@@ -110,20 +110,12 @@ func loadRWKV5(f *format.File, pool *kernels.Pool) (*rwkv5, error) {
 	return m, nil
 }
 
-func (m *rwkv5) NewState() *State {
-	return m.zeroState()
-}
-
 func (m *rwkv5) Step(st *State, token int, logits []float32) error {
 	return m.Sequence(st, []int{token}, logits)
 }
 
 func (m *rwkv5) Sequence(st *State, tokens []int, logits []float32) error {
-	s := m.scratch()
-	defer m.scratchCache.Put(s)
-	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
-		m.forward(s, st, tokens, out, lastOnly)
-	})
+	return runSequence(&m.base, st, tokens, logits, m.newScratch, m.forward)
 }
 
 // scratch5 holds per-call buffers, sized for maxChunk tokens.
@@ -132,10 +124,7 @@ type scratch5 struct {
 	fk                                   []float32 // [T][F]
 }
 
-func (m *rwkv5) scratch() *scratch5 {
-	if s, ok := m.scratchCache.Get().(*scratch5); ok {
-		return s
-	}
+func (m *rwkv5) newScratch() *scratch5 {
 	TC := maxChunk * m.cfg.Embd
 	b := func() []float32 { return make([]float32, TC) }
 	return &scratch5{

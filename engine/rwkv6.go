@@ -133,7 +133,7 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 // NewState returns the zero state, or for a state-tuned file the tuned
 // initial WKV state (att_x and ffn_x still zero).
 func (m *rwkv6) NewState() *State {
-	st := m.zeroState()
+	st := m.base.NewState()
 	C := m.cfg.Embd
 	stride := 2*C + C*m.N
 	for l, L := range m.layers {
@@ -149,11 +149,7 @@ func (m *rwkv6) Step(st *State, token int, logits []float32) error {
 }
 
 func (m *rwkv6) Sequence(st *State, tokens []int, logits []float32) error {
-	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
-		s := m.scratch()
-		defer m.scratchCache.Put(s)
-		m.forward(s, st, tokens, out, lastOnly)
-	})
+	return runSequence(&m.base, st, tokens, logits, m.newScratch, m.forward)
 }
 
 // scratch6 holds per-call buffers, sized for maxChunk tokens.
@@ -164,10 +160,7 @@ type scratch6 struct {
 	fk                                    []float32 // [T][F]
 }
 
-func (m *rwkv6) scratch() *scratch6 {
-	if s, ok := m.scratchCache.Get().(*scratch6); ok {
-		return s
-	}
+func (m *rwkv6) newScratch() *scratch6 {
 	TC := maxChunk * m.cfg.Embd
 	b := func() []float32 { return make([]float32, TC) }
 	return &scratch6{

@@ -120,20 +120,12 @@ func loadRWKV7(f *format.File, pool *kernels.Pool) (*rwkv7, error) {
 	return m, nil
 }
 
-func (m *rwkv7) NewState() *State {
-	return m.zeroState()
-}
-
 func (m *rwkv7) Step(st *State, token int, logits []float32) error {
 	return m.Sequence(st, []int{token}, logits)
 }
 
 func (m *rwkv7) Sequence(st *State, tokens []int, logits []float32) error {
-	s := m.scratch()
-	defer m.scratchCache.Put(s)
-	return runChunks(m.cfg, st, tokens, logits, func(tokens []int, out []float32, lastOnly bool) {
-		m.forward(s, st, tokens, out, lastOnly)
-	})
+	return runSequence(&m.base, st, tokens, logits, m.newScratch, m.forward)
 }
 
 // scratch7 holds per-call buffers, sized for maxChunk tokens.
@@ -144,10 +136,7 @@ type scratch7 struct {
 	fk                            []float32 // [T][F]
 }
 
-func (m *rwkv7) scratch() *scratch7 {
-	if s, ok := m.scratchCache.Get().(*scratch7); ok {
-		return s
-	}
+func (m *rwkv7) newScratch() *scratch7 {
 	TC := maxChunk * m.cfg.Embd
 	b := func() []float32 { return make([]float32, TC) }
 	return &scratch7{
