@@ -78,6 +78,14 @@ func (m *base) logits(out, x, buf []float32, T int, lastOnly bool) {
 	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
 }
 
+// addProjection adds W·in to x's T rows, with buf holding W·in.
+func (m *base) addProjection(x, buf []float32, W kernels.Matrix, in []float32, T int) {
+	m.pool.MatMul(buf, W, in, T)
+	for i := range x {
+		x[i] += buf[i]
+	}
+}
+
 // channelMix finishes RWKV-4/5/6 channel mixing once xk and xr hold the
 // token-shifted inputs: x += σ(R·xr) ⊙ V·relu²(K·xk), with fk, v and r as
 // scratch.

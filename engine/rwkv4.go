@@ -152,10 +152,7 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 				y[t*C+c] = sigmoid(r[t*C+c]) * wkv
 			}
 		}
-		m.pool.MatMul(k, L.output, y, T) // reuse k as the output buffer
-		for i := range x {
-			x[i] += k[i]
-		}
+		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 
 		// Channel mixing.
 		xf := xa // LN(x; ln2), reusing the buffer

@@ -239,22 +239,11 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 				w[i] = exp32(-exp32(L.decay[c] + w[i]))
 			}
 		}
-		for t := 0; t < T; t++ {
-			for h := 0; h < H; h++ {
-				hb := t*C + h*N
-				c0 := h * N
-				wkv5Head(S[h*N*N:(h+1)*N*N], r[hb:hb+N], k[hb:hb+N], v[hb:hb+N],
-					w[hb:hb+N], L.first[c0:c0+N], y[hb:hb+N])
-				groupNormHead(y[hb:hb+N], L.lnxw[c0:c0+N], L.lnxb[c0:c0+N], m.gnEps)
-			}
-		}
+		wkv5(S, r, k, v, w, C, L.first, L.lnxw, L.lnxb, y, T, H, N, m.gnEps)
 		for i := range y {
 			y[i] *= silu(g[i])
 		}
-		m.pool.MatMul(k, L.output, y, T) // reuse k as the output buffer
-		for i := range x {
-			x[i] += k[i]
-		}
+		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 
 		// Channel mixing: lerps on the previous token, σ(receptance) gate.
 		normRows(xa, x, L.ln2w, L.ln2b, C)

@@ -289,10 +289,7 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 				}
 			}
 		}
-		m.pool.MatMul(r, L.output, y, T) // reuse r as the output buffer
-		for i := range x {
-			x[i] += r[i]
-		}
+		m.addProjection(x, r, L.output, y, T) // reuse r as the output buffer
 
 		// Channel mixing (no receptance in v7).
 		normRows(xa, x, L.ln2w, L.ln2b, C)
@@ -303,10 +300,7 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 			z = max(z, 0)
 			fk[i] = z * z // relu²
 		}
-		m.pool.MatMul(r, L.fval, fk, T)
-		for i := range x {
-			x[i] += r[i]
-		}
+		m.addProjection(x, r, L.fval, fk, T)
 	}
 	if out != nil {
 		m.logits(out, x, s.xa, T, lastOnly)
