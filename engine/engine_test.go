@@ -118,40 +118,12 @@ func TestSequenceMatchesStep(t *testing.T) { checkSequenceMatchesStep(t, demoMod
 
 func TestStateClone(t *testing.T) {
 	m := demoModel(t, 0)
-	V := m.Config().Vocab
-	st := m.NewState()
-	if err := m.Sequence(st, tokenRun(20), nil); err != nil {
-		t.Fatal(err)
-	}
-	clone := st.Clone()
-	a, b := make([]float32, 5*V), make([]float32, 5*V)
-	cont := []int{1, 2, 3, 4, 5}
-	if err := m.Sequence(st, cont, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Sequence(clone, cont, b); err != nil {
-		t.Fatal(err)
-	}
-	if d := maxAbs(a, b); d != 0 {
-		t.Fatalf("clone continues differently: %g", d)
-	}
-	// Save and restore through the state file format.
-	var buf bytes.Buffer
-	if _, err := clone.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	restored := m.NewState()
-	if err := engine.ReadStateInto(bytes.NewReader(buf.Bytes()), restored); err != nil {
-		t.Fatal(err)
-	}
-	if d := maxAbs(restored.Data, clone.Data); d != 0 {
-		t.Fatalf("restored state differs: %g", d)
-	}
+	saved := cloneRoundTrip(t, m)
 	bad := &engine.State{Arch: "rwkv4", Layers: 1, Embd: 3, Data: make([]float32, 15)}
-	if err := engine.ReadStateInto(bytes.NewReader(buf.Bytes()), bad); err == nil {
+	if err := engine.ReadStateInto(bytes.NewReader(saved), bad); err == nil {
 		t.Fatal("state of another shape accepted")
 	}
-	if err := engine.ReadStateInto(bytes.NewReader(buf.Bytes()[:20]), m.NewState()); err == nil {
+	if err := engine.ReadStateInto(bytes.NewReader(saved[:20]), m.NewState()); err == nil {
 		t.Fatal("truncated state accepted")
 	}
 }
