@@ -31,6 +31,14 @@ func (m *base) NewState() *State {
 	return &State{Arch: m.cfg.Arch, Layers: m.cfg.Layers, Embd: m.cfg.Embd, Data: make([]float32, m.cfg.StateSize)}
 }
 
+// wkvLayer is block l's part of an rwkv5/6/7 state: att_x [C], ffn_x [C]
+// and the WKV state S [H][N][N] (C = H·N).
+func wkvLayer(st *State, l, C, N int) (attX, ffnX, S []float32) {
+	stride := 2*C + C*N
+	b := l * stride
+	return st.Data[b : b+C], st.Data[b+C : b+2*C], st.Data[b+2*C : b+stride]
+}
+
 // runSequence runs a Sequence call in chunks through forward, with one
 // scratch from the pool (fresh when the pool has none) for the whole call.
 func runSequence[S any](m *base, st *State, tokens []int, logits []float32, fresh func() S,

@@ -197,14 +197,11 @@ func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, las
 	TC := T * C
 	x := s.x[:TC]
 	m.embed(x, tokens)
-	stride := 2*C + C*N
 	xa, xk, xv, xr, xg := s.xa[:TC], s.xk[:TC], s.xv[:TC], s.xr[:TC], s.xg[:TC]
 	r, k, v, g, y := s.r[:TC], s.k[:TC], s.v[:TC], s.g[:TC], s.y[:TC]
 	for l := range m.layers {
 		L := &m.layers[l]
-		base := l * stride
-		attX, ffnX := st.Data[base:base+C], st.Data[base+C:base+2*C]
-		S := st.Data[base+2*C : base+stride]
+		attX, ffnX, S := wkvLayer(st, l, C, N)
 
 		// Time mixing.
 		normRows(xa, x, L.ln1w, L.ln1b, C)

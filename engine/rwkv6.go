@@ -134,11 +134,10 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 // initial WKV state (att_x and ffn_x still zero).
 func (m *rwkv6) NewState() *State {
 	st := m.base.NewState()
-	C := m.cfg.Embd
-	stride := 2*C + C*m.N
 	for l, L := range m.layers {
 		if L.state != nil {
-			copy(st.Data[l*stride+2*C:(l+1)*stride], L.state)
+			_, _, S := wkvLayer(st, l, m.cfg.Embd, m.N)
+			copy(S, L.state)
 		}
 	}
 	return st
@@ -179,16 +178,13 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 	TC := T * C
 	x := s.x[:TC]
 	m.embed(x, tokens)
-	stride := 2*C + C*N
 	xa, dx, xx, mm := s.xa[:TC], s.dx[:TC], s.xx[:TC], s.mm[:TC]
 	xw, xk, xv, xr, xg := s.xw[:TC], s.xk[:TC], s.xv[:TC], s.xr[:TC], s.xg[:TC]
 	r, k, v, g, w, y := s.r[:TC], s.k[:TC], s.v[:TC], s.g[:TC], s.w[:TC], s.y[:TC]
 	hid, mid := s.hid[:T*5*Dm], s.mid[:T*Dm]
 	for l := range m.layers {
 		L := &m.layers[l]
-		base := l * stride
-		attX, ffnX := st.Data[base:base+C], st.Data[base+C:base+2*C]
-		S := st.Data[base+2*C : base+stride]
+		attX, ffnX, S := wkvLayer(st, l, C, N)
 
 		// Data-dependent token shift: dx = x_prev − x, xxx = x + dx·μ'_x,
 		// then five LoRA offsets m_s = W2[s]·tanh(W1·xxx)[s].

@@ -190,15 +190,12 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 	TC := T * C
 	x := s.x[:TC]
 	m.embed(x, tokens)
-	stride := 2*C + C*N
 	xa := s.xa[:TC]
 	mr, mw, mk, mv, ma, mg := s.mr[:TC], s.mw[:TC], s.mk[:TC], s.mv[:TC], s.ma[:TC], s.mg[:TC]
 	r, w, k, v, a, g, vf, kk, y := s.r[:TC], s.w[:TC], s.k[:TC], s.v[:TC], s.a[:TC], s.g[:TC], s.vf[:TC], s.kk[:TC], s.y[:TC]
 	for l := range m.layers {
 		L := &m.layers[l]
-		base := l * stride
-		attX, ffnX := st.Data[base:base+C], st.Data[base+C:base+2*C]
-		S := st.Data[base+2*C : base+stride]
+		attX, ffnX, S := wkvLayer(st, l, C, N)
 
 		// Time mixing.
 		normRows(xa, x, L.ln1w, L.ln1b, C)
