@@ -46,8 +46,14 @@ func readHeadShape(md format.Metadata, archName string, d *arch.Dims) (gnEps flo
 		return 0, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, d.Embd)
 	}
 	d.HeadSize = int(v)
-	key = arch.Key(archName, arch.KeyGroupNormEps)
-	if gnEps, err = md.Float(key); err != nil {
+	return readGroupNormEps(md, archName)
+}
+
+// readGroupNormEps reads <arch>.attention.group_norm_epsilon, in (0, 1).
+func readGroupNormEps(md format.Metadata, archName string) (float64, error) {
+	key := arch.Key(archName, arch.KeyGroupNormEps)
+	gnEps, err := md.Float(key)
+	if err != nil {
 		return 0, err
 	}
 	if !(gnEps > 0 && gnEps < 1) {

@@ -69,12 +69,9 @@ func loadRWKV7(f *format.File, pool *kernels.Pool) (*rwkv7, error) {
 		}
 		*k.dst = int(v)
 	}
-	gnEps, err := md.Float(arch.Key(arch.RWKV7, arch.KeyGroupNormEps))
+	gnEps, err := readGroupNormEps(md, arch.RWKV7)
 	if err != nil {
 		return nil, err
-	}
-	if !(gnEps > 0 && gnEps < 1) {
-		return nil, fmt.Errorf("%s = %g is out of range", arch.Key(arch.RWKV7, arch.KeyGroupNormEps), gnEps)
 	}
 	w, err := newWeights(f, arch.RWKV7, d)
 	if err != nil {
