@@ -68,6 +68,19 @@ func srcValues(t *testing.T, path, name string) ([]float32, []int64) {
 	return v, x.Shape
 }
 
+// convertOpen converts in with dt and opens the result (closed at the end
+// of the test).
+func convertOpen(t *testing.T, in string, dt DTypeChoice) (*format.File, *Report) {
+	t.Helper()
+	out, rep := convertTo(t, in, dt)
+	f, err := format.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, rep
+}
+
 // ckptMaker writes a test checkpoint to path.
 type ckptMaker func(t *testing.T, path string)
 

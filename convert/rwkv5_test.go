@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
@@ -39,15 +38,10 @@ func TestConvertV5(t *testing.T) {
 	} {
 		t.Run(filepath.Base(c.file), func(t *testing.T) {
 			in := testutil.Shared(t, strings.Split(c.file, "/")...)
-			out, rep := convertTo(t, in, DTypeF16)
+			f, rep := convertOpen(t, in, DTypeF16)
 			if !strings.HasPrefix(rep.Detection.Variant, c.variant) {
 				t.Errorf("variant %q, want %s", rep.Detection.Variant, c.variant)
 			}
-			f, err := format.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
 			if a, _ := f.Metadata.String("general.architecture"); a != "rwkv5" {
 				t.Fatalf("architecture %q", a)
 			}
@@ -120,15 +114,10 @@ func TestConvertV5PerHeadBlinkDL(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "v51.safetensors")
 	writeSafetensors(t, p, ts)
-	out, rep := convertTo(t, p, DTypeSource)
+	f, rep := convertOpen(t, p, DTypeSource)
 	if rep.Detection.Variant != "RWKV-5.1 (preview)" {
 		t.Fatalf("variant %q", rep.Detection.Variant)
 	}
-	f, err := format.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	for _, x := range ts {
 		var name string
 		var fn func(float64) float64
@@ -181,15 +170,10 @@ func TestConvertV50BlinkDL(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "v50.safetensors")
 	writeSafetensors(t, p, ts)
-	out, rep := convertTo(t, p, DTypeSource)
+	f, rep := convertOpen(t, p, DTypeSource)
 	if rep.Detection.Variant != "RWKV-5.0 (preview)" {
 		t.Fatalf("variant %q", rep.Detection.Variant)
 	}
-	f, err := format.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	if g, err := f.Metadata.Bool("rwkv5.attention.output_gate"); err != nil || g {
 		t.Errorf("output gate %v %v", g, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
@@ -21,12 +20,7 @@ import (
 // (5, C, Dm); time_decay stays raw.
 func TestConvertV6BlinkDL(t *testing.T) {
 	in := testutil.Shared(t, "reference", "tiny-v6-bf16.pth")
-	out, rep := convertTo(t, in, DTypeF16)
-	f, err := format.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, rep := convertOpen(t, in, DTypeF16)
 	for key, want := range map[string]string{
 		"general.architecture": `"rwkv6"`, "rwkv6.vocab_size": "1024", "rwkv6.embedding_length": "128",
 		"rwkv6.block_count": "2", "rwkv6.feed_forward_length": "448", "rwkv6.wkv.head_size": "64",
@@ -90,12 +84,7 @@ func TestConvertV6RWKVCpp(t *testing.T) {
 	for _, name := range []string{"history-edea0c2/tiny-rwkv-6v0-1m-FP32.bin", "tiny-rwkv-6v0-3m-Q5_1.bin"} {
 		t.Run(filepath.Base(name), func(t *testing.T) {
 			in := testutil.Shared(t, append([]string{"fixtures", "rwkvcpp"}, strings.Split(name, "/")...)...)
-			out, _ := convertTo(t, in, DTypeSource)
-			f, err := format.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			f, _ := convertOpen(t, in, DTypeSource)
 			if eps, err := f.Metadata.Float("rwkv6.attention.group_norm_epsilon"); err != nil || float32(eps) != 64e-5 {
 				t.Errorf("group norm eps %v %v (rwkv.cpp uses 64e-5 for v6)", eps, err)
 			}
@@ -154,12 +143,7 @@ func TestConvertV6StateTuned(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "tuned.safetensors")
 	writeSafetensors(t, p, withState(0, 1))
-	out, _ := convertTo(t, p, DTypeSource)
-	f, err := format.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, _ := convertOpen(t, p, DTypeSource)
 	for l := 0; l < 2; l++ {
 		got, dims := f32Values(t, f, fmt.Sprintf("blk.%d.time_mix_state.weight", l))
 		if !slices.Equal(dims, []uint64{N, N, H}) {

@@ -113,12 +113,7 @@ func TestConvertV7BlinkDL(t *testing.T) {
 func TestConvertV7RWKVCpp(t *testing.T) {
 	dir := testutil.Shared(t, "fixtures", "rwkvcpp")
 	in := filepath.Join(dir, "tiny-rwkv-7v0-834K-FP32.bin")
-	out, _ := convertTo(t, in, DTypeSource)
-	f, err := format.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, _ := convertOpen(t, in, DTypeSource)
 	if got := f.Metadata["rwkv7.wkv.head_size"].Format(); got != "64" {
 		t.Errorf("head size %s", got)
 	}
@@ -135,12 +130,7 @@ func TestConvertV7RWKVCpp(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Error("rwkv.cpp a1 changed on conversion")
 	}
-	q, _ := convertTo(t, filepath.Join(dir, "tiny-rwkv-7v0-834K-Q5_1.bin"), DTypeSource)
-	fq, err := format.Open(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fq.Close()
+	fq, _ := convertOpen(t, filepath.Join(dir, "tiny-rwkv-7v0-834K-Q5_1.bin"), DTypeSource)
 	for _, ti := range fq.Tensors {
 		want := quant.F32
 		if strings.HasSuffix(ti.Name, "_key.weight") || strings.HasSuffix(ti.Name, "_value.weight") ||
