@@ -37,16 +37,23 @@ type rwkv5Layer struct {
 
 // readHeadShape reads <arch>.wkv.head_size and <arch>.attention.group_norm_epsilon.
 func readHeadShape(md format.Metadata, archName string, d *arch.Dims) (gnEps float64, err error) {
-	key := arch.Key(archName, arch.KeyHeadSize)
+	if d.HeadSize, err = readRank(md, arch.Key(archName, arch.KeyHeadSize), d.Embd, false, true); err != nil {
+		return 0, err
+	}
+	return readGroupNormEps(md, archName)
+}
+
+// readRank reads the size key (a head size or LoRA rank): in [1, embd]
+// (0 too with zeroOK), dividing embd with divides.
+func readRank(md format.Metadata, key string, embd int, zeroOK, divides bool) (int, error) {
 	v, err := md.Uint(key)
 	if err != nil {
 		return 0, err
 	}
-	if v == 0 || v > uint64(d.Embd) || d.Embd%int(v) != 0 {
-		return 0, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, d.Embd)
+	if (v == 0 && !zeroOK) || v > uint64(embd) || (divides && embd%int(v) != 0) {
+		return 0, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, embd)
 	}
-	d.HeadSize = int(v)
-	return readGroupNormEps(md, archName)
+	return int(v), nil
 }
 
 // readGroupNormEps reads <arch>.attention.group_norm_epsilon, in (0, 1).

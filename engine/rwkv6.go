@@ -56,15 +56,9 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 		key string
 		dst *int
 	}{{arch.KeyTimeMixExtraDim, &d.MixLora}, {arch.KeyTimeDecayExtraDim, &d.DecayLora}} {
-		key := arch.Key(arch.RWKV6, k.key)
-		v, err := md.Uint(key)
-		if err != nil {
+		if *k.dst, err = readRank(md, arch.Key(arch.RWKV6, k.key), d.Embd, false, false); err != nil {
 			return nil, err
 		}
-		if v == 0 || v > uint64(d.Embd) {
-			return nil, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, d.Embd)
-		}
-		*k.dst = int(v)
 	}
 	// A state-tuned file carries the initial WKV state of every block.
 	_, d.StateTuned = f.Lookup(arch.LayerName(0, arch.RWKV6StateTensor))

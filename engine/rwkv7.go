@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
@@ -59,15 +58,9 @@ func loadRWKV7(f *format.File, pool *kernels.Pool) (*rwkv7, error) {
 		{arch.KeyValueLoraRank, &d.ValueLora, d.Layers == 1, false},
 		{arch.KeyGateLoraRank, &d.GateLora, false, false},
 	} {
-		key := arch.Key(arch.RWKV7, k.key)
-		v, err := md.Uint(key)
-		if err != nil {
+		if *k.dst, err = readRank(md, arch.Key(arch.RWKV7, k.key), d.Embd, k.zeroOK, k.divides); err != nil {
 			return nil, err
 		}
-		if (v == 0 && !k.zeroOK) || v > uint64(d.Embd) || (k.divides && d.Embd%int(v) != 0) {
-			return nil, fmt.Errorf("%s = %d is out of range for n_embd %d", key, v, d.Embd)
-		}
-		*k.dst = int(v)
 	}
 	gnEps, err := readGroupNormEps(md, arch.RWKV7)
 	if err != nil {
