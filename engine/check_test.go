@@ -315,15 +315,7 @@ type loadCase struct {
 // one tensor dropped), each of which must be refused with an error that
 // mentions want.
 func checkLoadRejects(t *testing.T, src string, cases []loadCase) {
-	out := filepath.Join(t.TempDir(), "good.gguf")
-	if _, err := convert.Convert(context.Background(), src, out, convert.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	good, err := format.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer good.Close()
+	good := convertGGUF(t, src)
 	for _, c := range cases {
 		t.Run(c.reason, func(t *testing.T) {
 			md := format.Metadata{}
@@ -331,30 +323,7 @@ func checkLoadRejects(t *testing.T, src string, cases []loadCase) {
 				md[k] = v
 			}
 			c.edit(md)
-			var ws []format.WriteTensor
-			for _, ti := range good.Tensors {
-				if ti.Name == c.drop {
-					continue
-				}
-				_, data, err := good.Tensor(ti.Name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ws = append(ws, format.WriteTensor{
-					TensorInfo: format.TensorInfo{Name: ti.Name, DType: ti.DType, Dims: ti.Dims},
-					Write:      func(w io.Writer) error { _, err := w.Write(data); return err },
-				})
-			}
-			p := filepath.Join(t.TempDir(), "bad.gguf")
-			if err := format.WriteFile(context.Background(), p, md, ws); err != nil {
-				t.Fatal(err)
-			}
-			f, err := format.Open(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			_, err = engine.Load(f, engine.Options{})
+			_, err := engine.Load(writeGGUF(t, md, copyTensors(t, good, c.drop)), engine.Options{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, c.want)
 			}
@@ -362,21 +331,64 @@ func checkLoadRejects(t *testing.T, src string, cases []loadCase) {
 	}
 }
 
+// convertGGUF converts src with the default options into a temp GGUF and
+// opens it (closed at cleanup).
+func convertGGUF(t testing.TB, src string) *format.File {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "m.gguf")
+	if _, err := convert.Convert(context.Background(), src, out, convert.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := format.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// copyTensors lists every tensor of f but drop, for format.WriteFile.
+func copyTensors(t testing.TB, f *format.File, drop string) []format.WriteTensor {
+	t.Helper()
+	var ws []format.WriteTensor
+	for _, ti := range f.Tensors {
+		if ti.Name == drop {
+			continue
+		}
+		_, data, err := f.Tensor(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, format.WriteTensor{
+			TensorInfo: format.TensorInfo{Name: ti.Name, DType: ti.DType, Dims: ti.Dims},
+			Write:      func(w io.Writer) error { _, err := w.Write(data); return err },
+		})
+	}
+	return ws
+}
+
+// writeGGUF writes md and ws to a temp GGUF and opens it (closed at
+// cleanup).
+func writeGGUF(t testing.TB, md format.Metadata, ws []format.WriteTensor) *format.File {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "m.gguf")
+	if err := format.WriteFile(context.Background(), p, md, ws); err != nil {
+		t.Fatal(err)
+	}
+	f, err := format.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // benchStep converts path and times single-token steps (tok/s).
 func benchStep(b *testing.B, path string) {
 	if _, err := os.Stat(path); err != nil {
 		b.Skip(err)
 	}
-	out := filepath.Join(b.TempDir(), "m.gguf")
-	if _, err := convert.Convert(context.Background(), path, out, convert.Options{}); err != nil {
-		b.Fatal(err)
-	}
-	f, err := format.Open(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	m, err := engine.Load(f, engine.Options{})
+	m, err := engine.Load(convertGGUF(b, path), engine.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -10,13 +9,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rwkv-tools/rwkv-tools/quant"
-
-	"github.com/rwkv-tools/rwkv-tools/format"
-
 	"github.com/rwkv-tools/rwkv-tools/convert"
 	"github.com/rwkv-tools/rwkv-tools/engine"
+	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
 // TestReferenceV6 checks the RWKV-6 engine against ChatRWKV's `cpu fp32`
@@ -81,15 +78,7 @@ func TestLoadRejectsBadV6(t *testing.T) {
 // the converter's layout) starts every sequence from that WKV state: the
 // same logits as the plain model started from a state holding it.
 func TestStateTunedV6(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "plain.gguf")
-	if _, err := convert.Convert(context.Background(), testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), src, convert.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	plainF, err := format.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plainF.Close()
+	plainF := convertGGUF(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"))
 	plain, err := engine.Load(plainF, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -97,17 +86,7 @@ func TestStateTunedV6(t *testing.T) {
 	cfg := plain.Config()
 	C, N := cfg.Embd, 64
 	H := C / N
-	ws := []format.WriteTensor{}
-	for _, ti := range plainF.Tensors {
-		_, data, err := plainF.Tensor(ti.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws = append(ws, format.WriteTensor{
-			TensorInfo: format.TensorInfo{Name: ti.Name, DType: ti.DType, Dims: ti.Dims},
-			Write:      func(w io.Writer) error { _, err := w.Write(data); return err },
-		})
-	}
+	ws := copyTensors(t, plainF, "")
 	rng := rand.New(rand.NewPCG(1, 2))
 	tuned := make([][]float32, cfg.Layers)
 	for l := range tuned {
@@ -124,15 +103,7 @@ func TestStateTunedV6(t *testing.T) {
 			Write:      func(w io.Writer) error { _, err := w.Write(b); return err },
 		})
 	}
-	p := filepath.Join(t.TempDir(), "tuned.gguf")
-	if err := format.WriteFile(context.Background(), p, plainF.Metadata, ws); err != nil {
-		t.Fatal(err)
-	}
-	f, err := format.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := writeGGUF(t, plainF.Metadata, ws)
 	m, err := engine.Load(f, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
