@@ -184,21 +184,26 @@ func wkv5(S, r, k, v, w []float32, wStride int, u, lnxw, lnxb, y []float32, T, H
 // groupNormHead normalises one head's y in place (mean/variance in
 // float64) and applies the att.ln_x affine of its channels.
 func groupNormHead(y, wt, b []float32, eps float64) {
+	mean, inv := headMoments(y, eps)
+	for i, z := range y {
+		y[i] = float32((float64(z)-mean)*inv)*wt[i] + b[i]
+	}
+}
+
+// headMoments returns one head's mean and 1/√(variance+eps), in float64.
+func headMoments(y []float32, eps float64) (mean, inv float64) {
 	N := len(y)
 	var sum float64
 	for _, z := range y {
 		sum += float64(z)
 	}
-	mean := sum / float64(N)
+	mean = sum / float64(N)
 	var sq float64
 	for _, z := range y {
 		d := float64(z) - mean
 		sq += d * d
 	}
-	inv := 1 / math.Sqrt(sq/float64(N)+eps)
-	for i, z := range y {
-		y[i] = float32((float64(z)-mean)*inv)*wt[i] + b[i]
-	}
+	return mean, 1 / math.Sqrt(sq/float64(N)+eps)
 }
 
 func silu(x float32) float32 { return x * sigmoid(x) }

@@ -254,17 +254,7 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 				}
 				// GroupNorm over the head, then the bonus term, then the gate.
 				yh := y[hb : hb+N]
-				var sum float64
-				for _, z := range yh {
-					sum += float64(z)
-				}
-				mean := sum / float64(N)
-				var sq float64
-				for _, z := range yh {
-					d := float64(z) - mean
-					sq += d * d
-				}
-				inv := 1 / math.Sqrt(sq/float64(N)+m.gnEps)
+				mean, inv := headMoments(yh, m.gnEps)
 				var bonus float32
 				for j := 0; j < N; j++ {
 					bonus += rh[j] * kh[j] * L.rk[h*N+j]
