@@ -402,3 +402,20 @@ func benchStep(b *testing.B, path string) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 }
+
+// TestHeadStateModels runs the state checks on every per-head-state
+// architecture (v5–v7: per layer att_x, ffn_x (C each), then S, H·N·N =
+// C·64 floats): chunked Sequence equals Step, a clone continues
+// identically, thread counts give identical bits.
+func TestHeadStateModels(t *testing.T) {
+	for _, name := range []string{"tiny-v5-bf16.pth", "tiny-v6-bf16.pth", "tiny-v7-bf16.pth"} {
+		t.Run(name, func(t *testing.T) {
+			path := testutil.Shared(t, "reference", name)
+			m := convertAndLoad(t, path, convert.DTypeSource, 0)
+			checkSequenceMatchesStep(t, m)
+			C := m.Config().Embd
+			checkStateClone(t, m, m.Config().Layers*(2*C+C*64))
+			checkThreads(t, path, convert.DTypeSource, 70)
+		})
+	}
+}

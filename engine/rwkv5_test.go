@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rwkv-tools/rwkv-tools/convert"
-	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 )
@@ -39,24 +37,6 @@ func TestRWKVCppTinyV5(t *testing.T) {
 		{"tiny-rwkv-5v2-730K-Q5_0.bin", 0.77, true},
 		{"tiny-rwkv-5v2-730K-Q5_1.bin", 0.56, true},
 	})
-}
-
-func v5Model(t *testing.T) engine.Model {
-	t.Helper()
-	return convertAndLoad(t, testutil.Shared(t, "reference", "tiny-v5-bf16.pth"), convert.DTypeSource, 0)
-}
-
-func TestSequenceMatchesStepV5(t *testing.T) { checkSequenceMatchesStep(t, v5Model(t)) }
-
-func TestStateCloneV5(t *testing.T) {
-	m := v5Model(t)
-	C := m.Config().Embd
-	// Per layer: att_x, ffn_x (C each), then S (H·N·N = C·64).
-	checkStateClone(t, m, m.Config().Layers*(2*C+C*64))
-}
-
-func TestThreadsGiveIdenticalResultsV5(t *testing.T) {
-	checkThreads(t, testutil.Shared(t, "reference", "tiny-v5-bf16.pth"), convert.DTypeSource, 70)
 }
 
 // TestLoadRejectsBadV5 refuses rwkv5 files whose metadata or tensors do not

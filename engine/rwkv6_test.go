@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rwkv-tools/rwkv-tools/convert"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
@@ -40,24 +39,6 @@ func TestRWKVCppTinyV6(t *testing.T) {
 		{"history-edea0c2/tiny-rwkv-6v0-1m-Q5_0.bin", 0.19, true},
 		{"history-edea0c2/tiny-rwkv-6v0-1m-Q5_1.bin", 0.18, true},
 	})
-}
-
-func v6Model(t *testing.T) engine.Model {
-	t.Helper()
-	return convertAndLoad(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), convert.DTypeSource, 0)
-}
-
-func TestSequenceMatchesStepV6(t *testing.T) { checkSequenceMatchesStep(t, v6Model(t)) }
-
-func TestStateCloneV6(t *testing.T) {
-	m := v6Model(t)
-	C := m.Config().Embd
-	// Per layer: att_x, ffn_x (C each), then S (H·N·N = C·64).
-	checkStateClone(t, m, m.Config().Layers*(2*C+C*64))
-}
-
-func TestThreadsGiveIdenticalResultsV6(t *testing.T) {
-	checkThreads(t, testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), convert.DTypeSource, 70)
 }
 
 // TestLoadRejectsBadV6 refuses rwkv6 files whose metadata or tensors do not

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/rwkv-tools/rwkv-tools/convert"
-	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 )
@@ -54,26 +53,6 @@ func TestRWKVCppTinyV7(t *testing.T) {
 		{"quantized/tiny-rwkv-7v0-834K-FP32-to-Q4_1.bin", 0.019, true},  // measured 0.0125, KL 8.3e-6
 		{"quantized/tiny-rwkv-7v0-834K-FP32-to-Q8_0.bin", 1.2e-3, true}, // measured 7.96e-4, KL 3.9e-8
 	})
-}
-
-func v7Model(t *testing.T) engine.Model {
-	t.Helper()
-	return convertAndLoad(t, testutil.Shared(t, "reference", "tiny-v7-bf16.pth"), convert.DTypeSource, 0)
-}
-
-// TestSequenceMatchesStepV7: chunked RWKV-7 sequences carrying the state
-// give the same logits and state as token-by-token stepping (≤ 1e-5).
-func TestSequenceMatchesStepV7(t *testing.T) { checkSequenceMatchesStep(t, v7Model(t)) }
-
-func TestStateCloneV7(t *testing.T) {
-	m := v7Model(t)
-	C := m.Config().Embd
-	// Per layer: att_x, ffn_x (C each), then S (H·N·N = C·64).
-	checkStateClone(t, m, m.Config().Layers*(2*C+C*64))
-}
-
-func TestThreadsGiveIdenticalResultsV7(t *testing.T) {
-	checkThreads(t, testutil.Shared(t, "reference", "tiny-v7-bf16.pth"), convert.DTypeSource, 70)
 }
 
 func BenchmarkStepV7(b *testing.B) {
