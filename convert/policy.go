@@ -52,25 +52,12 @@ func storageType(role arch.Role, choice DTypeChoice, src quant.DType) (quant.DTy
 	return 0, fmt.Errorf("unknown dtype choice %q", choice)
 }
 
-// fileType is llama.cpp's general.file_type for the main matrix type.
-func fileType(main quant.DType) uint32 {
-	switch main {
-	case quant.F32:
-		return 0 // ALL_F32
-	case quant.F16:
-		return 1 // MOSTLY_F16
-	case quant.BF16:
-		return 32 // MOSTLY_BF16
-	case quant.Q4_0:
-		return 2 // MOSTLY_Q4_0
-	case quant.Q4_1:
-		return 3 // MOSTLY_Q4_1
-	case quant.Q8_0:
-		return 7 // MOSTLY_Q8_0
-	case quant.Q5_0:
-		return 8 // MOSTLY_Q5_0
-	case quant.Q5_1:
-		return 9 // MOSTLY_Q5_1
-	}
-	return 0
+// fileTypes maps the main matrix type to llama.cpp's general.file_type
+// (enum llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_BF16, MOSTLY_Q4_0, …).
+var fileTypes = map[quant.DType]uint32{
+	quant.F32: 0, quant.F16: 1, quant.BF16: 32,
+	quant.Q4_0: 2, quant.Q4_1: 3, quant.Q8_0: 7, quant.Q5_0: 8, quant.Q5_1: 9,
 }
+
+// fileType is llama.cpp's general.file_type for the main matrix type.
+func fileType(main quant.DType) uint32 { return fileTypes[main] }

@@ -25,6 +25,8 @@ func dotQ(t quant.DType, row []byte, x []float32) float32 {
 	var s0, s1, s2, s3, s4, s5, s6, s7 float32
 	for b := 0; b < nb; b++ {
 		blk := row[b*bb : (b+1)*bb]
+		// Inline switch on purpose: a shared helper call per block measured
+		// 16 % slower here.
 		switch t {
 		case quant.Q4_0:
 			deqQ4_0(&w, (*[18]byte)(blk))

@@ -168,18 +168,7 @@ func TestBlockDecoders(t *testing.T) {
 			if err := quant.DequantizeRow(dt, want, blk); err != nil {
 				t.Fatal(err)
 			}
-			switch dt {
-			case quant.Q4_0:
-				deqQ4_0(&w, (*[18]byte)(blk))
-			case quant.Q4_1:
-				deqQ4_1(&w, (*[20]byte)(blk))
-			case quant.Q5_0:
-				deqQ5_0(&w, (*[22]byte)(blk))
-			case quant.Q5_1:
-				deqQ5_1(&w, (*[24]byte)(blk))
-			case quant.Q8_0:
-				deqQ8_0(&w, (*[34]byte)(blk))
-			}
+			deqBlock(dt, &w, blk)
 			for j := range w {
 				if math.Float32bits(w[j]) != math.Float32bits(want[j]) {
 					t.Fatalf("%v block %x: element %d = %g, quant says %g", dt, blk, j, w[j], want[j])
@@ -304,5 +293,21 @@ func BenchmarkMatMul(b *testing.B) {
 				b.ReportMetric(2*rows*cols*T*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
+	}
+}
+
+// deqBlock decodes one ggml block of type t into w with the kernel's decoders.
+func deqBlock(t quant.DType, w *[32]float32, blk []byte) {
+	switch t {
+	case quant.Q4_0:
+		deqQ4_0(w, (*[18]byte)(blk))
+	case quant.Q4_1:
+		deqQ4_1(w, (*[20]byte)(blk))
+	case quant.Q5_0:
+		deqQ5_0(w, (*[22]byte)(blk))
+	case quant.Q5_1:
+		deqQ5_1(w, (*[24]byte)(blk))
+	case quant.Q8_0:
+		deqQ8_0(w, (*[34]byte)(blk))
 	}
 }
