@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"internal/testutil":   {},
 	"internal/demo":       {},
 	"internal/depcheck":   {},
+	"internal/table":      {"github.com/olekukonko/tablewriter"},
 	"format":              {"quant", "internal/mmap", "internal/atomicfile"},
 	"convert/source":      {"quant", "internal/mmap"},
 	"convert/pth":         {"convert/source", "quant", "internal/mmap"},
