@@ -28,6 +28,7 @@ var allowed = map[string][]string{
 	"internal/demo":       {},
 	"internal/depcheck":   {},
 	"internal/table":      {"github.com/olekukonko/tablewriter"},
+	"eval/task":           {},
 	"format":              {"quant", "internal/mmap", "internal/atomicfile"},
 	"convert/source":      {"quant", "internal/mmap"},
 	"convert/pth":         {"convert/source", "quant", "internal/mmap"},
