@@ -1,0 +1,86 @@
+package eval
+
+import (
+	"math"
+	"testing"
+)
+
+// Golden values from CPython 3.11: random.Random(seed).random() three
+// times.
+func TestPyRandomMatchesCPython(t *testing.T) {
+	cases := []struct {
+		seed uint64
+		want [3]float64
+	}{
+		{0, [3]float64{0.8444218515250481, 0.7579544029403025, 0.420571580830845}},
+		{1, [3]float64{0.13436424411240122, 0.8474337369372327, 0.763774618976614}},
+		{999, [3]float64{0.7813468849570298, 0.0800656147037001, 0.8724924964292878}},
+		{1<<40 + 5, [3]float64{0.5043802970418443, 0.2686044399723282, 0.9257865475671585}},
+	}
+	for _, c := range cases {
+		r := newPyRandom(c.seed)
+		for i, w := range c.want {
+			if got := r.random(); got != w {
+				t.Errorf("Random(%d) draw %d = %v, CPython %v", c.seed, i, got, w)
+			}
+		}
+	}
+	// random.Random(7).choices(range(10), k=10)
+	r := newPyRandom(7)
+	want := []int{3, 1, 6, 0, 5, 3, 0, 5, 0, 4}
+	for i, w := range want {
+		if got := r.choiceIndex(10); got != w {
+			t.Errorf("choices draw %d = %d, CPython %d", i, got, w)
+		}
+	}
+}
+
+// The harness' bootstrap_stderr(perplexity, xs, iters), computed by
+// CPython with lm_eval's code (chunks of 1000 seeded 0, 1, …).
+func TestBootstrapStderrMatchesHarness(t *testing.T) {
+	xs := []float64{-1.5, -2.25, -0.125, -7.0, -3.5, -0.75, -4.0}
+	if got, want := BootstrapStderr(Perplexity, xs, 2500, nil), 25.86632735403506; got != want {
+		t.Errorf("2500 iters: %v, harness %v", got, want)
+	}
+	if got, want := BootstrapStderr(Perplexity, xs, 500, nil), 23.64943711311546; got != want {
+		t.Errorf("500 iters: %v, harness %v", got, want)
+	}
+}
+
+func TestMeanStderr(t *testing.T) {
+	// Pythia-160M arc_challenge: acc 0.187713 on 1172 → stderr 0.011411.
+	xs := make([]float64, 1172)
+	for i := range 220 {
+		xs[i] = 1
+	}
+	if got := MeanStderr(xs); math.Abs(got-0.011411) > 5e-7 {
+		t.Errorf("stderr %v, want 0.011411", got)
+	}
+	if got := Perplexity([]float64{-1, -3}); got != math.Exp(2) {
+		t.Errorf("ppl %v", got)
+	}
+}
+
+func TestMultipleChoice(t *testing.T) {
+	cases := []struct {
+		lls          []float64
+		choices      []string
+		gold         int
+		acc, accNorm float64
+	}{
+		// acc picks choice 1 (-2 > -3); per code point: -2/2=-1 vs -3/6=-0.5 → 1 vs 0... choice 0 wins norm.
+		{[]float64{-3, -2}, []string{"abcdef", "ab"}, 1, 1, 0},
+		// tie: lowest index wins both.
+		{[]float64{-2, -2}, []string{"ab", "cd"}, 1, 0, 0},
+		{[]float64{-2, -2}, []string{"ab", "cd"}, 0, 1, 1},
+		// code points, not bytes: "éé" is 2 code points (4 bytes).
+		{[]float64{-4, -3.9}, []string{"éé", "abc"}, 1, 1, 1},
+		{[]float64{-4, -4.2}, []string{"éé", "abc"}, 0, 1, 0},
+	}
+	for i, c := range cases {
+		acc, norm := MultipleChoice(c.lls, c.choices, c.gold)
+		if acc != c.acc || norm != c.accNorm {
+			t.Errorf("case %d: acc %v acc_norm %v, want %v %v", i, acc, norm, c.acc, c.accNorm)
+		}
+	}
+}
