@@ -84,3 +84,25 @@ func TestMultipleChoice(t *testing.T) {
 		}
 	}
 }
+
+func TestSquad(t *testing.T) {
+	cases := []struct {
+		gold, pred string
+		em, f1     float64
+	}{
+		{"The Eiffel Tower", "eiffel tower!", 1, 1},
+		{"Barack Obama", "Obama", 0, 2 * 1 * 0.5 / 1.5},
+		{"a", "the", 1, 1}, // both normalize to nothing
+		{"an apple", "Anapple", 0, 0},
+		{"U.S.", "US", 1, 1},
+	}
+	for _, c := range cases {
+		if em, f1 := SquadExact(c.gold, c.pred), SquadF1(c.gold, c.pred); em != c.em || math.Abs(f1-c.f1) > 1e-12 {
+			t.Errorf("%q vs %q: em %v f1 %v, want %v %v", c.gold, c.pred, em, f1, c.em, c.f1)
+		}
+	}
+	em, f1 := Entities([]float64{-3, -1, -1}, []string{"Paris", "Obama", "London"}, []string{"Barack Obama", "Obama"})
+	if em != 1 || f1 != 1 {
+		t.Errorf("Entities: em %v f1 %v", em, f1)
+	}
+}
