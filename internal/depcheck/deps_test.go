@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"internal/table":      {"github.com/olekukonko/tablewriter"},
 	"eval/task":           {},
 	"eval":                {"eval/task", "internal/atomicfile", "golang.org/x/sync"},
+	"eval/results":        {},
 	"format":              {"quant", "internal/mmap", "internal/atomicfile"},
 	"convert/source":      {"quant", "internal/mmap"},
 	"convert/pth":         {"convert/source", "quant", "internal/mmap"},
