@@ -12,8 +12,9 @@
 //
 // Normalization: the filter "none" is dropped ("acc,none" -> "acc"; other
 // filters stay: "exact_match,strict-match"), and v0.4's "perplexity" is
-// named "ppl" as in v0.3, so LAMBADA numbers of both eras meet. rwkv-tools
-// adds its provenance under the top-level key "rwkv_tools" (Provenance).
+// named "ppl" as in v0.3, so LAMBADA numbers of both eras meet. rwkv-tools'
+// own files are the v0.3 layout with its provenance in "config"
+// (Provenance).
 package results
 
 import (
@@ -90,9 +91,12 @@ func (t *Task) Metric(name string) (Metric, bool) {
 	return Metric{}, false
 }
 
-// Provenance is what rwkv-tools records beyond the harness schema, under
-// the top-level key "rwkv_tools"; baseline files use Source to say where
-// their numbers were published.
+// Provenance is what rwkv-tools records beyond the harness schema: eval
+// writes it into "config" (eval.RunConfig: protocol, tokenizer,
+// model_sha256, tool_version; model "rwkv-tools" with the model file as
+// model_args); a top-level "rwkv_tools" object of these keys is read too.
+// Baseline files say where their numbers were published in a top-level
+// "source".
 type Provenance struct {
 	ToolVersion string `json:"tool_version,omitempty"`
 	Protocol    string `json:"protocol,omitempty"`  // "harness-v0.3", "harness-v0.4" (eval/task.Protocol)
@@ -404,6 +408,21 @@ func (f *File) readMeta(top map[string]json.RawMessage) error {
 		if a, ok := cfg["model_args"]; ok {
 			// v0.4 may write model_args as an object; keep the string form only.
 			json.Unmarshal(a, &f.ModelArgs)
+		}
+		// rwkv-tools' eval writes its provenance into "config" (eval.RunConfig).
+		for _, kv := range []struct {
+			key string
+			dst *string
+		}{{"protocol", &f.Protocol}, {"tokenizer", &f.Tokenizer}, {"model_sha256", &f.ModelSHA256}, {"tool_version", &f.ToolVersion}, {"source", &f.Source}} {
+			if raw, ok := cfg[kv.key]; ok && *kv.dst == "" && !isNull(raw) {
+				if err := json.Unmarshal(raw, kv.dst); err != nil {
+					return fmt.Errorf(`"config.%s" must be a string (%s)`, kv.key, jsonErr(err, raw))
+				}
+			}
+		}
+		var model string
+		if raw, ok := cfg["model"]; ok && json.Unmarshal(raw, &model) == nil && model == "rwkv-tools" && f.Model == "" {
+			f.Model = f.ModelArgs // the model file as given to eval
 		}
 		if n, ok := cfg["num_fewshot"]; ok {
 			if v, isNum, err := number(n); err == nil && isNum && v >= 0 && v < 1e6 {

@@ -128,6 +128,16 @@ func TestReadShapes(t *testing.T) {
 					t.Errorf("%+v", f)
 				}
 			}},
+		{"rwkv-tools eval file", `{"results": {"lambada_openai": {"ppl": 12.5, "ppl_stderr": null, "acc": 0.4, "acc_stderr": 0.03}}, "versions": {"lambada_openai": 0}, "n-samples": {"lambada_openai": {"original": 5153, "effective": 300}}, "config": {"model": "rwkv-tools", "model_args": "tiny.gguf", "model_sha256": "cd", "num_fewshot": 0, "limit": 300, "protocol": "harness-v0.3", "pad_token": [187], "tokenizer": "gpt-neox-20b", "tool_version": "devel", "wall_time_seconds": 1.5}}`,
+			func(t *testing.T, f *File) {
+				if f.Schema != HarnessV03 || f.Protocol != "harness-v0.3" || f.ProtocolInferred || f.Tokenizer != "gpt-neox-20b" || f.ModelName != "tiny.gguf" || f.ModelSHA256 != "cd" || f.ToolVersion != "devel" || f.Limit != 300 {
+					t.Errorf("%+v", f)
+				}
+				tk := f.Task("lambada_openai")
+				if tk.N != 300 || tk.Metrics[0].HasStderr() || tk.Metrics[1].Stderr != 0.03 {
+					t.Errorf("%+v", tk)
+				}
+			}},
 		{"baseline source", `{"results": {"piqa": {"acc": 0.6}}, "source": "paper table 3"}`,
 			func(t *testing.T, f *File) {
 				if f.Source != "paper table 3" || f.Protocol != "harness-v0.3" {
@@ -173,6 +183,7 @@ func TestReadMalformed(t *testing.T) {
 		{"higher_is_better wrong", `{"results": {"piqa": {"acc": 0.6}}, "higher_is_better": {"piqa": {"acc": "yes"}}}`, `"higher_is_better"`},
 		{"config not object", `{"results": {"piqa": {"acc": 0.6}}, "config": "x"}`, `"config" must be an object`},
 		{"negative limit", `{"results": {"piqa": {"acc": 0.6}}, "config": {"limit": -3}}`, `"config.limit"`},
+		{"config protocol wrong", `{"results": {"piqa": {"acc": 0.6}}, "config": {"protocol": 3}}`, `"config.protocol" must be a string`},
 		{"provenance wrong", `{"results": {"piqa": {"acc": 0.6}}, "rwkv_tools": {"protocol": 3}}`, `"rwkv_tools" must be an object`},
 		{"groups wrong", `{"results": {"piqa": {"acc": 0.6}}, "groups": [1]}`, `"groups" must be an object`},
 	}
