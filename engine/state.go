@@ -44,13 +44,18 @@ func (s *State) compatible(o *State) error {
 	return nil
 }
 
-// stateMagic starts a saved state file.
-const stateMagic = "RWKVSTAT"
+// StateMagic starts a saved state file.
+const StateMagic = "RWKVSTAT"
+
+// maxStateFloats bounds the float count a state file may claim (16 GiB of
+// floats, far above any real model's state); the data is read in chunks, so
+// a short file claiming more fails without allocating the claim.
+const maxStateFloats = 1 << 32
 
 // WriteTo saves the state: magic, u32 format version 1, u32 len(arch),
 // arch, u32 layers, u32 embd, u64 count, count little-endian float32.
 func (s *State) WriteTo(w io.Writer) (int64, error) {
-	hdr := []byte(stateMagic)
+	hdr := []byte(StateMagic)
 	hdr = binary.LittleEndian.AppendUint32(hdr, 1)
 	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(len(s.Arch)))
 	hdr = append(hdr, s.Arch...)
@@ -66,43 +71,129 @@ func (s *State) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// ReadStateInto loads a saved state into s, which fixes the expected shape
-// (get it from Model.NewState). A state of another model is an error.
-func ReadStateInto(r io.Reader, s *State) error {
+// readStateHeader reads everything before the floats.
+func readStateHeader(r io.Reader) (State, uint64, error) {
+	var got State
 	var fixed [8 + 4 + 4]byte
 	if _, err := io.ReadFull(r, fixed[:]); err != nil {
-		return fmt.Errorf("state file: header: %w", err)
+		return got, 0, fmt.Errorf("state file: header: %w", err)
 	}
-	if string(fixed[:8]) != stateMagic {
-		return fmt.Errorf("state file: bad magic %q (want %q)", fixed[:8], stateMagic)
+	if string(fixed[:8]) != StateMagic {
+		return got, 0, fmt.Errorf("state file: bad magic %q (want %q): not a state saved by logits --state-out", fixed[:8], StateMagic)
 	}
 	if v := binary.LittleEndian.Uint32(fixed[8:]); v != 1 {
-		return fmt.Errorf("state file: version %d is not supported", v)
+		return got, 0, fmt.Errorf("state file: version %d is not supported (this build reads version 1)", v)
 	}
 	alen := binary.LittleEndian.Uint32(fixed[12:])
-	if alen > 64 {
-		return fmt.Errorf("state file: architecture name of %d bytes", alen)
+	if alen == 0 || alen > 64 {
+		return got, 0, fmt.Errorf("state file: architecture name of %d bytes (1 to 64 expected)", alen)
 	}
 	rest := make([]byte, int(alen)+4+4+8)
 	if _, err := io.ReadFull(r, rest); err != nil {
-		return fmt.Errorf("state file: header: %w", err)
+		return got, 0, fmt.Errorf("state file: header: %w", err)
 	}
-	got := State{
+	got = State{
 		Arch:   string(rest[:alen]),
 		Layers: int(binary.LittleEndian.Uint32(rest[alen:])),
 		Embd:   int(binary.LittleEndian.Uint32(rest[alen+4:])),
 	}
+	for _, c := range []byte(got.Arch) {
+		if c < 0x20 || c >= 0x7f {
+			return got, 0, fmt.Errorf("state file: architecture name %q is not printable ASCII", got.Arch)
+		}
+	}
 	count := binary.LittleEndian.Uint64(rest[alen+8:])
+	if count > maxStateFloats {
+		return got, 0, fmt.Errorf("state file: claims %d floats, more than the %d this reader accepts", count, uint64(maxStateFloats))
+	}
+	return got, count, nil
+}
+
+// readStateData reads exactly len(dst) floats in chunks, refusing NaN and
+// infinite values (a state holding them makes every later logit NaN) and
+// any bytes after the last float.
+func readStateData(r io.Reader, dst []float32) error {
+	total := uint64(len(dst))
+	for from := uint64(0); from < total; {
+		n := min(total-from, 1<<16)
+		if err := readStateDataPart(r, dst[from:from+n], from, total); err != nil {
+			return err
+		}
+		from += n
+	}
+	return checkStateEnd(r, total)
+}
+
+func checkStateEnd(r io.Reader, total uint64) error {
+	var one [1]byte
+	if n, _ := io.ReadFull(r, one[:]); n != 0 {
+		return fmt.Errorf("state file: unexpected bytes after the %d floats (the file is longer than its header says; not a state file, or corrupted)", total)
+	}
+	return nil
+}
+
+// ReadState reads a whole state file without a model, e.g. to describe it.
+// The floats are read in chunks: a file claiming more than it holds fails
+// before the claim is allocated in full.
+func ReadState(r io.Reader) (*State, error) {
+	got, count, err := readStateHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]float32, 0, min(count, 1<<20))
+	chunk := make([]float32, 1<<16)
+	for remaining := count; remaining > 0; {
+		n := min(remaining, uint64(len(chunk)))
+		if err := readStateDataPart(r, chunk[:n], count-remaining, count); err != nil {
+			return nil, err
+		}
+		data = append(data, chunk[:n]...)
+		remaining -= n
+	}
+	if err := checkStateEnd(r, count); err != nil {
+		return nil, err
+	}
+	got.Data = data
+	return &got, nil
+}
+
+// readStateDataPart reads floats [from, from+len(dst)) of total, checking
+// values like readStateData.
+func readStateDataPart(r io.Reader, dst []float32, from, total uint64) error {
+	buf := make([]byte, 4*len(dst))
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("state file: data ends within floats %d..%d of %d: %w", from, from+uint64(len(dst)), total, err)
+	}
+	for j := range dst {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("state file: float %d of %d is %v; a state with NaN or infinite values is unusable (save it again)", from+uint64(j), total, v)
+		}
+		dst[j] = v
+	}
+	return nil
+}
+
+// ReadStateInto loads a saved state into s, which fixes the expected shape
+// (get it from Model.NewState). A state of another model, a state with
+// NaN or infinite values and a file with bytes after the state are errors;
+// s is unchanged then.
+func ReadStateInto(r io.Reader, s *State) error {
+	got, count, err := readStateHeader(r)
+	if err != nil {
+		return err
+	}
 	if got.Arch != s.Arch || got.Layers != s.Layers || got.Embd != s.Embd || count != uint64(len(s.Data)) {
 		return fmt.Errorf("state file holds a state of %s L%d C%d (%d floats); the model needs %s L%d C%d (%d floats)",
 			got.Arch, got.Layers, got.Embd, count, s.Arch, s.Layers, s.Embd, len(s.Data))
 	}
-	data := make([]byte, 4*len(s.Data))
-	if _, err := io.ReadFull(r, data); err != nil {
-		return fmt.Errorf("state file: data: %w", err)
+	data := make([]float32, len(s.Data))
+	if err := readStateData(r, data); err != nil {
+		return err
 	}
-	for i := range s.Data {
-		s.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
+	copy(s.Data, data)
 	return nil
 }

@@ -29,6 +29,12 @@ type UnknownFormatError struct {
 }
 
 func (e *UnknownFormatError) Error() string {
+	switch {
+	case bytes.HasPrefix(e.Head, []byte("GGUF")):
+		return fmt.Sprintf("%s is already a GGUF model file, not a checkpoint: use it directly (rwkv-tools info/logits/generate); checkpoints are %s", e.Path, Supported)
+	case bytes.HasPrefix(e.Head, []byte("RWKVSTAT")):
+		return fmt.Sprintf("%s is a state saved by logits --state-out, not a checkpoint (rwkv-tools info describes it); checkpoints are %s", e.Path, Supported)
+	}
 	return fmt.Sprintf("%s: unrecognised checkpoint format (first bytes: % x); supported: %s", e.Path, e.Head, Supported)
 }
 

@@ -109,8 +109,13 @@ func TestUnknown(t *testing.T) {
 }
 
 func TestUnknownMessage(t *testing.T) {
-	err := &UnknownFormatError{Path: "m.bin", Head: []byte("GGUF")}
-	if got := err.Error(); !strings.HasPrefix(got, "m.bin: unrecognised checkpoint format (first bytes: 47 47 55 46)") {
+	err := &UnknownFormatError{Path: "m.bin", Head: []byte("PICK")}
+	if got := err.Error(); !strings.HasPrefix(got, "m.bin: unrecognised checkpoint format (first bytes: 50 49 43 4b)") {
+		t.Errorf("%q", got)
+	}
+	// A GGUF file says what it is and what to do instead of showing bytes.
+	err = &UnknownFormatError{Path: "m.bin", Head: []byte("GGUF")}
+	if got := err.Error(); !strings.HasPrefix(got, "m.bin is already a GGUF model file") {
 		t.Errorf("%q", got)
 	}
 }

@@ -1,9 +1,8 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ type convertOptions struct {
 	Tokenizer   string
 	NoTokenizer bool
 	Quiet       bool
+	JSON        bool
 }
 
 func newConvertCmd(io *IO, runF func(*convertOptions) error) *cobra.Command {
@@ -46,7 +46,7 @@ interrupted or failed run leaves nothing behind.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runConvert(cmd, opts)
+			return runConvert(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output GGUF file (default: MODEL with a .gguf extension)")
@@ -54,34 +54,43 @@ interrupted or failed run leaves nothing behind.`,
 	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file to store in the model (tokenizer.json or rwkv_vocab_*.txt; default: look beside MODEL)")
 	cmd.Flags().BoolVar(&opts.NoTokenizer, "no-tokenizer", false, "store no tokenizer")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
+	addJSONFlag(cmd, &opts.JSON)
 	return cmd
 }
 
-func runConvert(cmd *cobra.Command, opts *convertOptions) error {
-	dt, err := convert.ParseDType(opts.DType)
+func runConvert(ctx context.Context, opts *convertOptions) error {
+	dt, err := convert.ParseDType(strings.ToLower(opts.DType))
 	if err != nil {
 		return err
 	}
+	if opts.NoTokenizer && opts.Tokenizer != "" {
+		return fmt.Errorf("--no-tokenizer and --tokenizer %s contradict each other; give one", opts.Tokenizer)
+	}
+	if isGGUF, err := hasMagic(opts.Input, "GGUF"); err == nil && isGGUF {
+		return fmt.Errorf("%s is already a GGUF model file: use it directly (rwkv-tools info/logits/generate %s); there is nothing to convert", opts.Input, opts.Input)
+	}
+	outFlag := "-o"
 	if opts.Output == "" {
 		opts.Output = strings.TrimSuffix(opts.Input, filepath.Ext(opts.Input)) + ".gguf"
+		outFlag = "output (default from MODEL)"
+	}
+	if err := checkOutputs([]string{opts.Input, opts.Tokenizer}, outputFlag{outFlag, opts.Output}); err != nil {
+		return err
 	}
 	start := time.Now()
 	copts := convert.Options{DType: dt, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer}
-	if !opts.Quiet && isTerminal(opts.IO.ErrOut) {
-		copts.Progress = func(done, total int, name string) {
-			if done == total {
-				fmt.Fprintf(opts.IO.ErrOut, "\r\033[K")
-				return
-			}
-			fmt.Fprintf(opts.IO.ErrOut, "\r\033[K[%d/%d] %s", done+1, total, name)
-		}
+	prog := newProgress(opts.IO, opts.Quiet || opts.JSON, "convert", 0, "tensors")
+	copts.Progress = func(done, total int, name string) {
+		prog.total = total
+		prog.Update(done, name)
 	}
-	rep, err := convert.Convert(cmd.Context(), opts.Input, opts.Output, copts)
-	if copts.Progress != nil && err != nil {
-		fmt.Fprintln(opts.IO.ErrOut)
-	}
+	rep, err := convert.Convert(ctx, opts.Input, opts.Output, copts)
+	prog.Done()
 	if err != nil {
 		return err
+	}
+	if opts.JSON {
+		return writeJSON(opts.IO.Out, convertSummary(opts, rep, time.Since(start)))
 	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(opts.IO.ErrOut, "warning:", w)
@@ -130,13 +139,32 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// isTerminal reports whether w is a character device (a terminal), where a
-// progress line makes sense; logs and pipes get none.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// convertJSON is convert's --json summary.
+type convertJSON struct {
+	Input     string         `json:"input"`
+	Output    string         `json:"output"`
+	Format    string         `json:"format"`
+	Variant   string         `json:"variant"`
+	Vocab     int            `json:"vocab"`
+	Embd      int            `json:"n_embd"`
+	Layers    int            `json:"n_layer"`
+	FFN       int            `json:"ffn"`
+	Tensors   int            `json:"tensors"`
+	Types     map[string]int `json:"types"`
+	Tokenizer string         `json:"tokenizer,omitempty"`
+	Bytes     int64          `json:"bytes"`
+	Seconds   float64        `json:"seconds"`
+	Warnings  []string       `json:"warnings,omitempty"`
+	Notes     []string       `json:"notes,omitempty"`
+}
+
+func convertSummary(opts *convertOptions, rep *convert.Report, took time.Duration) convertJSON {
+	d := rep.Detection.Dims
+	types := map[string]int{}
+	for _, t := range rep.Tensors {
+		types[t.From.String()+"→"+t.To.String()]++
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return convertJSON{Input: opts.Input, Output: opts.Output, Format: fmt.Sprint(rep.Format), Variant: fmt.Sprint(rep.Detection.Variant),
+		Vocab: d.Vocab, Embd: d.Embd, Layers: d.Layers, FFN: d.FFN, Tensors: len(rep.Tensors), Types: types,
+		Tokenizer: rep.Tokenizer, Bytes: rep.OutBytes, Seconds: took.Seconds(), Warnings: rep.Warnings, Notes: rep.Notes}
 }

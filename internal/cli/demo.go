@@ -82,7 +82,7 @@ func runDemo(cmd *cobra.Command, opts *demoOptions) error {
 	}
 
 	step(3, "info on the f16 file")
-	if err := infoGGUF(out, paths[convert.DTypeF16]); err != nil {
+	if err := infoGGUF(&infoOptions{IO: &IO{Out: out}, Path: paths[convert.DTypeF16]}); err != nil {
 		return err
 	}
 

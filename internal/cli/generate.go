@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -41,7 +42,7 @@ text in both RWKV vocabularies). An empty prompt starts from token 0.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runGenerate(opts)
+			return runGenerate(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Prompt, "prompt", "", "prompt text")
@@ -55,12 +56,15 @@ text in both RWKV vocabularies). An empty prompt starts from token 0.`,
 	return cmd
 }
 
-func runGenerate(opts *generateOptions) error {
+func runGenerate(ctx context.Context, opts *generateOptions) error {
 	if opts.N < 0 {
 		return fmt.Errorf("-n %d: must be >= 0", opts.N)
 	}
 	if opts.Temperature < 0 || opts.TopP <= 0 {
 		return fmt.Errorf("--temperature must be >= 0 and --top-p > 0")
+	}
+	if err := checkThreads(opts.Threads); err != nil {
+		return err
 	}
 	m, f, err := openModel(opts.Model, opts.Threads)
 	if err != nil {
@@ -89,7 +93,7 @@ func runGenerate(opts *generateOptions) error {
 	out.Flush()
 	stream := &utf8Stream{w: out}
 	start := time.Now()
-	ids, err := generate(m, prompt, opts.N, engine.NewSampler(opts.Temperature, opts.TopP, opts.Seed), func(id int) error {
+	ids, err := generate(ctx, m, prompt, opts.N, engine.NewSampler(opts.Temperature, opts.TopP, opts.Seed), func(id int) error {
 		return stream.write(tok.DecodeBytes([]int{id}))
 	})
 	if err != nil {
@@ -107,14 +111,27 @@ func runGenerate(opts *generateOptions) error {
 
 // generate feeds the prompt, then samples up to n tokens, calling emit for
 // each; it stops early at token 0. It returns the generated ids.
-func generate(m engine.Model, prompt []int, n int, s *engine.Sampler, emit func(int) error) ([]int, error) {
+func generate(ctx context.Context, m engine.Model, prompt []int, n int, s *engine.Sampler, emit func(int) error) ([]int, error) {
 	st := m.NewState()
 	logits := make([]float32, m.Config().Vocab)
-	if err := m.Sequence(st, prompt, logits); err != nil {
-		return nil, err
+	for t0 := 0; t0 < len(prompt); t0 += logitsChunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var out []float32
+		t1 := min(t0+logitsChunk, len(prompt))
+		if t1 == len(prompt) {
+			out = logits
+		}
+		if err := m.Sequence(st, prompt[t0:t1], out); err != nil {
+			return nil, err
+		}
 	}
 	var ids []int
 	for len(ids) < n {
+		if err := ctx.Err(); err != nil {
+			return ids, err
+		}
 		id := s.Sample(logits)
 		if id == 0 {
 			break

@@ -1,19 +1,25 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	goio "io"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
-	"github.com/rwkv-tools/rwkv-tools/internal/atomicfile"
 )
 
 // openModel maps a GGUF model file and builds its engine. Close the file
 // when done with the model.
 func openModel(path string, threads int) (engine.Model, *format.File, error) {
+	if err := checkModelFile(path); err != nil {
+		return nil, nil, err
+	}
 	f, err := format.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -54,9 +60,40 @@ func loadState(path string, st *engine.State) error {
 	return nil
 }
 
-func saveState(path string, st *engine.State) error {
-	return atomicfile.Write(path, func(f *os.File) error {
-		_, err := st.WriteTo(f)
+func saveState(ctx context.Context, io *IO, path string, st *engine.State) error {
+	return writeOutput(ctx, io, path, func(w goio.Writer) error {
+		_, err := st.WriteTo(w)
 		return err
 	})
+}
+
+// checkModelFile explains, before the GGUF reader does, the usual wrong
+// files given as a model: a directory, a checkpoint that needs converting,
+// a saved state.
+func checkModelFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory; give a GGUF model file (made by rwkv-tools convert)", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := goio.ReadFull(f, head)
+	head = head[:n]
+	if bytes.HasPrefix(head, []byte("GGUF")) {
+		return nil
+	}
+	if bytes.HasPrefix(head, []byte(engine.StateMagic)) {
+		return fmt.Errorf("%s is a saved state (--state-out), not a model; pass it with --state-in", path)
+	}
+	if kind, ok := ckpt.Detect(head); ok {
+		return fmt.Errorf("%s is a %s checkpoint, not a GGUF model file; convert it first: rwkv-tools convert %s -o MODEL.gguf", path, kind, path)
+	}
+	return nil // let the GGUF reader say what is wrong
 }

@@ -1,6 +1,8 @@
 // Package cli holds the rwkv-tools commands, one file per subcommand: an
 // options struct, a constructor that binds flags, and a run function that
-// tests call directly.
+// tests call directly. The conventions every command follows (output
+// guard, atomic writes, cancellation, progress, --json) are described and
+// implemented in conventions.go.
 package cli
 
 import (
@@ -24,24 +26,34 @@ type IO struct {
 	ErrOut io.Writer
 }
 
-// Main runs the CLI and returns the process exit code. An interrupt
-// cancels the command's context, so an interrupted conversion leaves no
-// output file.
+// Main runs the CLI and returns the process exit code. SIGINT, SIGTERM,
+// SIGHUP and SIGQUIT cancel the command's context; the command stops, leaves
+// no output file and Main returns 130. A second signal kills the process
+// (the default action), for a command that does not stop.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals...)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default action for a second signal
+	}()
 	root := NewRootCmd(&IO{In: stdin, Out: stdout, ErrOut: stderr})
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(stderr, "rwkv-tools: interrupted; no output was written")
-			return 130
-		}
+	err := root.ExecuteContext(ctx)
+	if err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil) {
+		fmt.Fprintln(stderr, "rwkv-tools: interrupted; no output file was written")
+		return 130
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "rwkv-tools:", err)
 		return 1
 	}
 	return 0
 }
+
+// interruptSignals stop a command cleanly. SIGKILL cannot be caught: it can
+// leave a hidden ".NAME.tmp*" file, which the next write to NAME removes.
+var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 // NewRootCmd builds the command tree.
 func NewRootCmd(io *IO) *cobra.Command {

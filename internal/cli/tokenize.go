@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +41,7 @@ writes {"ids": [...]} lines.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runTokenize(opts)
+			return runTokenize(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file, or a model file that carries its tokenizer")
@@ -91,7 +93,7 @@ func tokenizerFromModel(path string, f *format.File) (tokenizer.Tokenizer, error
 	return tok, nil
 }
 
-func runTokenize(opts *tokenizeOptions) error {
+func runTokenize(ctx context.Context, opts *tokenizeOptions) error {
 	tok, err := resolveTokenizer(opts.Tokenizer, opts.Model)
 	if err != nil {
 		return err
@@ -102,16 +104,14 @@ func runTokenize(opts *tokenizeOptions) error {
 		if len(opts.Texts) > 0 {
 			return fmt.Errorf("--jsonl reads texts from stdin; got arguments too")
 		}
-		sc := bufio.NewScanner(opts.IO.In)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		for line := 1; sc.Scan(); line++ {
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
+		return readLines(ctx, opts.IO.In, "stdin", func(line int, text []byte) error {
+			if len(bytes.TrimSpace(text)) == 0 {
+				return nil
 			}
 			var in struct {
 				Text *string `json:"text"`
 			}
-			if err := json.Unmarshal(sc.Bytes(), &in); err != nil {
+			if err := json.Unmarshal(text, &in); err != nil {
 				return fmt.Errorf("stdin line %d: %w", line, err)
 			}
 			if in.Text == nil {
@@ -124,9 +124,9 @@ func runTokenize(opts *tokenizeOptions) error {
 			b, _ := json.Marshal(struct {
 				IDs []int `json:"ids"`
 			}{ids})
-			out.Write(append(b, '\n'))
-		}
-		return sc.Err()
+			_, err := out.Write(append(b, '\n'))
+			return err
+		})
 	}
 	if len(opts.Texts) == 0 {
 		return fmt.Errorf("no TEXT given (or use --jsonl)")

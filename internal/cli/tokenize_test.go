@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,7 +135,7 @@ func TestGenerateGreedy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := generate(m, prompt, 12, engine.NewSampler(0, 1, 0), func(int) error { return nil })
+	got, err := generate(context.Background(), m, prompt, 12, engine.NewSampler(0, 1, 0), func(int) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
