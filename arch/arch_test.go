@@ -116,3 +116,28 @@ func TestRWKV7Table(t *testing.T) {
 		t.Fatalf("one-layer model without v LoRA: %v", err)
 	}
 }
+
+func TestRoleOf(t *testing.T) {
+	for _, c := range []struct {
+		arch, name string
+		role       Role
+		ok         bool
+	}{
+		{RWKV4, "token_embd.weight", Embedding, true},
+		{RWKV4, "output.weight", Head, true},
+		{RWKV4, "blk.11.time_mix_key.weight", Projection, true},
+		{RWKV4, "blk.0.time_mix_decay.weight", Vector, true},
+		{RWKV6, "blk.3." + RWKV6StateTensor, Vector, true},
+		{RWKV6, "blk.3.time_mix_decay_w1.weight", Lora, true},
+		{RWKV7, "blk.0.time_mix_w1.weight", Lora, true},
+		{RWKV7, "blk.0.channel_mix_key.weight", Projection, true},
+		{RWKV4, "blk.x.time_mix_key.weight", 0, false},
+		{RWKV4, "blk.1.nonsense", 0, false},
+		{"llama", "output.weight", 0, false},
+	} {
+		role, ok := RoleOf(c.arch, c.name)
+		if ok != c.ok || role != c.role {
+			t.Errorf("RoleOf(%s, %s) = %v, %v; want %v, %v", c.arch, c.name, role, ok, c.role, c.ok)
+		}
+	}
+}

@@ -29,6 +29,11 @@ import (
 // Options configure a conversion; the zero value converts with --dtype source.
 type Options struct {
 	DType DTypeChoice
+	// Embedding and Head are the --embedding / --head switches of the
+	// policy (default SwitchAuto).
+	Embedding, Head Switch
+	// Threads bounds the tensors encoded at once (≤ 1: one, streamed).
+	Threads int
 	// Tokenizer is a tokenizer file (tokenizer.json or an RWKV World
 	// vocabulary) to store in the model. Empty: look beside the checkpoint
 	// for the file of the model's tokenizer family, and convert without one
@@ -50,6 +55,7 @@ type TensorReport struct {
 	Bytes   uint64
 	Derived string // transform applied, if any
 	Flushed int64  // nonzero values too small for To, stored as zero
+	Note    string // why the policy deviated from the target, if it did
 }
 
 // Report summarises a conversion.
@@ -83,11 +89,17 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 	if opts.DType == "" {
 		opts.DType = DTypeSource
 	}
-	if _, err := ParseDType(string(opts.DType)); err != nil {
+	choice, err := ParseDType(string(opts.DType))
+	if err != nil {
 		return nil, err
 	}
-	if sameFile(in, out) {
-		return nil, fmt.Errorf("output %s is the input file", out)
+	pol, err := PolicyFor(choice)
+	if err != nil {
+		return nil, err
+	}
+	pol.Embedding, pol.Head = opts.Embedding, opts.Head
+	if err := CheckOutput(in, out); err != nil {
+		return nil, err
 	}
 	ck, err := ckpt.Open(in)
 	if err != nil {
@@ -103,7 +115,7 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 		return nil, err
 	}
 	rep := &Report{Input: in, Output: out, Format: ck.Format, Detection: det, SHA256: sum}
-	plan, err := planTensors(ck, det, opts.DType, rep)
+	plan, err := planTensors(ck, det, pol, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +140,11 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 			rep.Tokenizer = tokPath
 		}
 	}
-	writes := make([]format.WriteTensor, len(plan))
+	jobs := make([]tensorJob, len(plan))
 	for i, p := range plan {
-		writes[i] = format.WriteTensor{
-			TensorInfo: format.TensorInfo{Name: p.spec.Name, DType: p.to, Dims: p.spec.GGUFDims()},
-			Write: func(w io.Writer) error {
-				if opts.Progress != nil {
-					opts.Progress(i, len(plan), p.spec.Name)
-				}
+		jobs[i] = tensorJob{
+			info: format.TensorInfo{Name: p.spec.Name, DType: p.to, Dims: p.spec.GGUFDims()},
+			encode: func(w io.Writer) error {
 				data, n, dt := []byte(nil), p.src.NumElements(), p.src.DType
 				if p.build != nil {
 					vals, err := p.build()
@@ -143,8 +152,11 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 						return fmt.Errorf("%s: %w", in, err)
 					}
 					data, n, dt = f32Bytes(vals), int64(len(vals)), quant.F32
-				} else if data, err = p.src.Bytes(); err != nil {
-					return fmt.Errorf("%s: %w", in, err)
+				} else {
+					var err error
+					if data, err = p.src.Bytes(); err != nil {
+						return fmt.Errorf("%s: %w", in, err)
+					}
 				}
 				st, err := encodeTensor(w, p.spec.Name, data, n, dt, p.to, p.transform)
 				if err != nil {
@@ -155,26 +167,36 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 				return nil
 			},
 		}
-		size, err := writes[i].TensorInfo.Size()
+		size, err := jobs[i].info.Size()
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", p.spec.Name, err)
 		}
 		rep.Tensors = append(rep.Tensors, TensorReport{Name: p.spec.Name, Source: p.src.Name, From: p.src.DType, To: p.to,
-			Shape: p.spec.Shape, Bytes: size, Derived: p.derived})
+			Shape: p.spec.Shape, Bytes: size, Derived: p.derived, Note: p.note})
 	}
-	if err := format.WriteFile(ctx, out, md, writes); err != nil {
+	rep.Notes = append(rep.Notes, fallbackNotes(rep.Tensors)...)
+	if err := writeModel(ctx, out, md, jobs, opts.Threads, opts.Progress); err != nil {
 		return nil, err
 	}
 	if w := flushWarning(rep.Tensors); w != "" {
 		rep.Warnings = append(rep.Warnings, w)
 	}
-	if opts.Progress != nil {
-		opts.Progress(len(plan), len(plan), "")
-	}
 	if st, err := os.Stat(out); err == nil {
 		rep.OutBytes = st.Size()
 	}
 	return rep, nil
+}
+
+// fallbackNotes lists the tensors the policy stored in a float type
+// because their rows do not fill whole blocks.
+func fallbackNotes(ts []TensorReport) []string {
+	var notes []string
+	for _, t := range ts {
+		if t.Note != "" {
+			notes = append(notes, t.Name+": "+t.Note)
+		}
+	}
+	return notes
 }
 
 // flushWarning summarises values lost to underflow in one line.
@@ -205,6 +227,7 @@ type plannedTensor struct {
 	to        quant.DType
 	transform func(float32) float32
 	derived   string
+	note      string // the policy's fallback note, if any
 	// build, when set, produces the values (in spec order) instead of
 	// streaming src: the small-tensor path for splits and transposes. src
 	// is then the checkpoint tensor the values come from.
@@ -213,7 +236,7 @@ type plannedTensor struct {
 
 // planTensors matches every checkpoint tensor to the arch table: unknown
 // keys, missing tensors and contradicting shapes are errors.
-func planTensors(ck *source.Checkpoint, det Detection, choice DTypeChoice, rep *Report) ([]plannedTensor, error) {
+func planTensors(ck *source.Checkpoint, det Detection, pol Policy, rep *Report) ([]plannedTensor, error) {
 	table, err := arch.Tensors(det.Arch, det.Dims)
 	if err != nil {
 		return nil, err
@@ -233,11 +256,11 @@ func planTensors(ck *source.Checkpoint, det Detection, choice DTypeChoice, rep *
 			return nil, err
 		}
 		used[p.src.Name] = true
-		to, err := storageType(spec.Role, choice, p.src.DType)
+		to, note, err := pol.Decide(spec.Role, spec.Shape[len(spec.Shape)-1], p.src.DType)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", p.src.Name, err)
 		}
-		p.to = to
+		p.to, p.note = to, note
 		if p.build == nil {
 			p.transform, p.derived = transformFor(det.Arch, ck.Format, spec)
 		}
@@ -491,8 +514,14 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func sameFile(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+// CheckOutput refuses an output path that is the input file: the same
+// path, a symlink to it or a hard link of it (os.SameFile compares the
+// device and inode after following links).
+func CheckOutput(in, out string) error {
+	si, err1 := os.Stat(in)
+	so, err2 := os.Stat(out)
+	if err1 == nil && err2 == nil && os.SameFile(si, so) {
+		return fmt.Errorf("output %s is the input file %s; choose another -o", out, in)
+	}
+	return nil
 }

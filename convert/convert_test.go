@@ -564,8 +564,22 @@ func TestEncodeBlocks(t *testing.T) {
 	if _, err := encodeTensor(&buf, "w", blk, 64, quant.Q8_0, quant.F32, nil); err == nil {
 		t.Error("64 elements from one block accepted")
 	}
-	if _, err := encodeTensor(&buf, "w", blk, 32, quant.Q8_0, quant.Q4_0, nil); err == nil {
-		t.Error("re-quantizing accepted")
+	// Re-quantizing (quantize --allow-requantize) decodes, then encodes.
+	vals := make([]float32, 32)
+	quant.DequantizeRow(quant.Q8_0, vals, blk)
+	want := make([]byte, 18)
+	quant.QuantizeRow(quant.Q4_0, want, vals)
+	buf.Reset()
+	if _, err := encodeTensor(&buf, "w", blk, 32, quant.Q8_0, quant.Q4_0, nil); err != nil || !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("Q8_0 to Q4_0: %v, %x, want %x", err, buf.Bytes(), want)
+	}
+	if _, err := encodeTensor(&buf, "w", make([]byte, 64), 16, quant.F32, quant.Q4_0, nil); err == nil {
+		t.Error("16 elements encoded as Q4_0 blocks")
+	}
+	big := make([]byte, 128)
+	binary.LittleEndian.PutUint32(big, math.Float32bits(1e9))
+	if _, err := encodeTensor(&buf, "w", big, 32, quant.F32, quant.Q8_0, nil); err == nil || !strings.Contains(err.Error(), "f16 range") {
+		t.Errorf("1e9 in a Q8_0 block: %v", err)
 	}
 	binary.LittleEndian.PutUint16(blk, 0x7c00) // d = +Inf
 	for _, to := range []quant.DType{quant.Q8_0, quant.F32} {

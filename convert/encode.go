@@ -24,6 +24,8 @@ type encodeStats struct {
 // that overflows the stored type. A block-quantized source kept in its own
 // type is copied byte for byte (after the same finiteness check on its
 // dequantized values); otherwise it is dequantized with quant.DequantizeRow.
+// A block dstType is encoded by quant.QuantizeRow (ggml's reference
+// quantizers, byte for byte).
 // Blocks never straddle rows, so whole-block chunks are whole-row work.
 func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstType quant.DType, transform func(float32) float32) (encodeStats, error) {
 	var st encodeStats
@@ -38,8 +40,8 @@ func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstTyp
 	if keep && transform != nil {
 		return st, fmt.Errorf("tensor %s: a transform cannot be applied to %v data kept as is", name, srcType)
 	}
-	if !keep && dstType.BlockLen() > 1 {
-		return st, fmt.Errorf("tensor %s: cannot encode %v to %v", name, srcType, dstType)
+	if bl := int64(dstType.BlockLen()); !keep && n%bl != 0 {
+		return st, fmt.Errorf("tensor %s: %d elements do not fill whole %v blocks of %d", name, n, dstType, bl)
 	}
 	// byteAt is the offset of element i, a multiple of the block length.
 	byteAt := func(t quant.DType, i int) int { return i / t.BlockLen() * t.BlockBytes() }
@@ -73,7 +75,7 @@ func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstTyp
 			}
 			continue
 		}
-		b := out[:len(v)*dstType.BlockBytes()]
+		b := out[:byteAt(dstType, len(v))]
 		switch dstType {
 		case quant.F32:
 			for j, x := range v {
@@ -94,6 +96,13 @@ func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstTyp
 				}
 				binary.LittleEndian.PutUint16(b[2*j:], h)
 			}
+		case quant.Q8_0, quant.Q5_1, quant.Q5_0, quant.Q4_1, quant.Q4_0:
+			if err := quant.QuantizeRow(dstType, b, v); err != nil {
+				return st, fmt.Errorf("tensor %s: %w", name, err)
+			}
+			if j, ok := overflowedScale(dstType, b); ok {
+				return st, fmt.Errorf("tensor %s: block at element %d has a scale beyond the f16 range (±65504) of %v; keep this model in f32, f16 or bf16", name, i0+j*dstType.BlockLen(), dstType)
+			}
 		default:
 			return st, fmt.Errorf("tensor %s: cannot encode to %v", name, dstType)
 		}
@@ -102,6 +111,23 @@ func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstTyp
 		}
 	}
 	return st, nil
+}
+
+// overflowedScale finds the first block of b whose f16 scale (or Q4_1/Q5_1
+// minimum) is infinite: finite weights too large for the block type.
+func overflowedScale(t quant.DType, b []byte) (int, bool) {
+	halves := 1
+	if t == quant.Q4_1 || t == quant.Q5_1 {
+		halves = 2
+	}
+	for blk := 0; blk*t.BlockBytes() < len(b); blk++ {
+		for h := 0; h < halves; h++ {
+			if binary.LittleEndian.Uint16(b[blk*t.BlockBytes()+2*h:])&0x7c00 == 0x7c00 {
+				return blk, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func isNonFinite(x float32) bool { return math.Float32bits(x)&0x7f800000 == 0x7f800000 }

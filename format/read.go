@@ -131,6 +131,18 @@ func (f *File) Tensor(name string) (TensorInfo, []byte, error) {
 	return ti, f.data[start:end:end], nil
 }
 
+// Release hints that the named tensor's bytes will not be read again soon,
+// so a tool streaming a model tensor by tensor (quantize) keeps resident
+// memory near one tensor rather than the file. The bytes stay readable
+// (they are paged in again from the file). A no-op for a File from Parse.
+func (f *File) Release(name string) {
+	i, ok := f.index[name]
+	if !ok || f.mapping == nil {
+		return
+	}
+	f.mapping.DontNeed(int64(f.DataOffset+f.Tensors[i].Offset), int64(f.sizes[i]))
+}
+
 // decoder reads little-endian fields from b. Every failure is a
 // *FormatError at the offset of the field being read.
 type decoder struct {

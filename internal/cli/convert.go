@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ type convertOptions struct {
 	Input       string
 	Output      string
 	DType       string
+	Embedding   string
+	Head        string
+	Threads     int
 	Tokenizer   string
 	NoTokenizer bool
 	Quiet       bool
@@ -34,10 +38,13 @@ func newConvertCmd(io *IO, runF func(*convertOptions) error) *cobra.Command {
 bf16, possibly one shared storage), a .safetensors file or an rwkv.cpp .bin
 file, and writes one memory-mappable GGUF v3 file (docs/FORMAT.md).
 
-Vectors (norms, mixes, decays) are always stored as f32. --dtype chooses the
-type of the matrices: f32, f16, bf16, or source (keep the checkpoint's type;
-rwkv.cpp Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrices keep their ggml blocks, and the
-other choices dequantize them).
+Vectors (norms, mixes, decays) and RWKV-6/7 LoRA matrices are always stored
+as f32. --dtype chooses the type of the matrices: f32, f16, bf16, q8_0 (also
+spelled int8), q5_1, q5_0, q4_1, q4_0, or source (keep the checkpoint's type;
+rwkv.cpp Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrices keep their ggml blocks). The
+policy is quantize's (see rwkv-tools quantize --help): under a block type
+the embedding and head get a 16-bit float unless --embedding/--head say
+otherwise.
 The output is written to a temporary file and renamed at the end, so an
 interrupted or failed run leaves nothing behind.`,
 		Args: cobra.ExactArgs(1),
@@ -50,7 +57,10 @@ interrupted or failed run leaves nothing behind.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output GGUF file (default: MODEL with a .gguf extension)")
-	cmd.Flags().StringVar(&opts.DType, "dtype", "source", "matrix type: f32, f16, bf16 or source")
+	cmd.Flags().StringVar(&opts.DType, "dtype", "source", "matrix type: "+convert.TypeList()+", or source")
+	cmd.Flags().StringVar(&opts.Embedding, "embedding", "auto", "token embedding type: auto, keep or a type")
+	cmd.Flags().StringVar(&opts.Head, "head", "auto", "output head type: auto, keep or a type")
+	cmd.Flags().IntVar(&opts.Threads, "threads", 0, "tensors encoded at once (default: all cores)")
 	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file to store in the model (tokenizer.json or rwkv_vocab_*.txt; default: look beside MODEL)")
 	cmd.Flags().BoolVar(&opts.NoTokenizer, "no-tokenizer", false, "store no tokenizer")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
@@ -69,6 +79,18 @@ func runConvert(ctx context.Context, opts *convertOptions) error {
 	if isGGUF, err := hasMagic(opts.Input, "GGUF"); err == nil && isGGUF {
 		return fmt.Errorf("%s is already a GGUF model file: use it directly (rwkv-tools info/logits/generate %s); there is nothing to convert", opts.Input, opts.Input)
 	}
+	emb, err := convert.ParseSwitch("embedding", opts.Embedding)
+	if err != nil {
+		return err
+	}
+	head, err := convert.ParseSwitch("head", opts.Head)
+	if err != nil {
+		return err
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
 	outFlag := "-o"
 	if opts.Output == "" {
 		opts.Output = strings.TrimSuffix(opts.Input, filepath.Ext(opts.Input)) + ".gguf"
@@ -78,7 +100,7 @@ func runConvert(ctx context.Context, opts *convertOptions) error {
 		return err
 	}
 	start := time.Now()
-	copts := convert.Options{DType: dt, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer}
+	copts := convert.Options{DType: dt, Embedding: emb, Head: head, Threads: threads, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer}
 	prog := newProgress(opts.IO, opts.Quiet || opts.JSON, "convert", 0, "tensors")
 	copts.Progress = func(done, total int, name string) {
 		prog.total = total
