@@ -74,6 +74,8 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newDemoCmd(io, nil),
 		newTokenizeCmd(io, nil),
 		newGenerateCmd(io, nil),
+		newQuantizeCmd(io, nil),
+		newCompareCmd(io, nil),
 	)
 	return root
 }
