@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +53,7 @@ see what a quantized file costs against its float original.`,
 	cmd.Flags().StringVar(&opts.Text, "text", "", "text file to compare on (default: the built-in English sample)")
 	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file (default: the one stored in REF)")
 	cmd.Flags().IntVar(&opts.MaxTokens, "max-tokens", 4096, "compare at most this many tokens of the text")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	addJSONFlag(cmd, &opts.JSON)
 	cmd.Flags().IntVar(&opts.Threads, "threads", 0, "threads for matrix products (default: all cores)")
 	return cmd
 }
@@ -69,14 +68,15 @@ type compareReport struct {
 }
 
 func runCompare(ctx context.Context, opts *compareOptions) error {
+	if err := checkThreads(opts.Threads); err != nil {
+		return err
+	}
 	rep, err := compareFiles(ctx, opts.Ref, opts.Other, opts.Text, opts.Tokenizer, opts.MaxTokens, opts.Threads)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(opts.IO.Out, rep)
 	}
 	fmt.Fprintf(opts.IO.Out, "%s vs %s: %d tokens of %s\n", opts.Other, opts.Ref, rep.Tokens, rep.Text)
 	return writeQualityTable(opts.IO.Out, []string{opts.Other}, []quality.Result{rep.Result})

@@ -87,6 +87,9 @@ func runConvert(ctx context.Context, opts *convertOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkThreads(opts.Threads); err != nil {
+		return err
+	}
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)

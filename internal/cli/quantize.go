@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -77,7 +76,7 @@ output with a float input (see rwkv-tools compare).`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the plan (tensor, shape, from, to, bytes) and write nothing")
 	cmd.Flags().BoolVar(&opts.Report, "report", false, "compare the output with the (float) input: KL, top-1, Δppl")
 	cmd.Flags().StringVar(&opts.Text, "text", "", "with --report: text file to compare on (default: the built-in sample)")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the summary as JSON")
+	addJSONFlag(cmd, &opts.JSON)
 	cmd.Flags().IntVar(&opts.Threads, "threads", 0, "tensors encoded at once (default: all cores)")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
 	cmd.MarkFlagRequired("type")
@@ -128,17 +127,28 @@ func runQuantize(cmd *cobra.Command, opts *quantizeOptions) error {
 	if opts.Report && opts.DryRun {
 		return fmt.Errorf("--report needs an output file; drop --dry-run")
 	}
+	if err := checkThreads(opts.Threads); err != nil {
+		return err
+	}
+	if !opts.DryRun {
+		if err := checkOutputs([]string{opts.Input}, outputFlag{"-o", opts.Output}); err != nil {
+			return err
+		}
+	}
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	qopts := convert.QuantizeOptions{Type: typ, Embedding: emb, Head: head, AllowRequantize: opts.AllowRequantize,
 		DryRun: opts.DryRun, Threads: threads}
-	if !opts.Quiet && !opts.JSON {
-		qopts.Progress = tensorProgress(opts.IO.ErrOut)
+	prog := newProgress(opts.IO, opts.Quiet || opts.JSON || opts.DryRun, "quantize", 0, "tensors")
+	qopts.Progress = func(done, total int, name string) {
+		prog.total = total
+		prog.Update(done, name)
 	}
 	start := time.Now()
 	rep, err := convert.Quantize(cmd.Context(), opts.Input, opts.Output, qopts)
+	prog.Done()
 	if err != nil {
 		return err
 	}
@@ -180,21 +190,6 @@ func runQuantize(cmd *cobra.Command, opts *quantizeOptions) error {
 		return writeQualityTable(opts.IO.Out, []string{opts.Output}, []quality.Result{cmp.Result})
 	}
 	return nil
-}
-
-// tensorProgress is a one-line "[i/n] name" progress on a terminal (logs
-// and pipes get none).
-func tensorProgress(w io.Writer) func(done, total int, name string) {
-	if !isTerminal(w) {
-		return nil
-	}
-	return func(done, total int, name string) {
-		if done == total {
-			fmt.Fprintf(w, "\r\033[K")
-			return
-		}
-		fmt.Fprintf(w, "\r\033[K[%d/%d] %s", done+1, total, name)
-	}
 }
 
 // quantizeCounts is "12 Q8_0, 30 F32" in a fixed order.
@@ -240,7 +235,5 @@ func writeQuantizeJSON(w io.Writer, rep *convert.QuantizeReport, cmp *compareRep
 	for _, t := range rep.Tensors {
 		s.Tensors = append(s.Tensors, quantizeSummaryTensor{Name: t.Name, Shape: t.Shape, From: t.From.String(), To: t.To.String(), Bytes: t.Bytes, Note: t.Note})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(s)
+	return writeJSON(w, s)
 }
