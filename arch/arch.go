@@ -18,6 +18,8 @@ const (
 	RWKV5 = "rwkv5"
 	RWKV6 = "rwkv6"
 	RWKV7 = "rwkv7"
+	// GPTNeoX is the Transformer baseline (Pythia), llama.cpp's name.
+	GPTNeoX = "gptneox"
 )
 
 // Role says what a tensor is for; the dtype policy is decided per role.
@@ -77,6 +79,9 @@ type Dims struct {
 	ICLRLora  int // Da, rank of a1/a2 (in-context learning rate)
 	ValueLora int // Dv, rank of v1/v2 (value residual mix; 0 if Layers == 1)
 	GateLora  int // Dg, rank of g1/g2
+
+	// GPT-NeoX only: attention heads (head size Embd/Heads).
+	Heads int
 }
 
 // Tensor describes one tensor of an architecture.
@@ -141,14 +146,34 @@ const GroupNormEpsRWKVCppV5 = 1e-5
 
 // Supported reports whether rwkv-tools can convert and run archName.
 func Supported(archName string) bool {
-	return archName == RWKV4 || archName == RWKV5 || archName == RWKV6 || archName == RWKV7
+	return archName == RWKV4 || archName == RWKV5 || archName == RWKV6 || archName == RWKV7 || archName == GPTNeoX
 }
 
 // Unused reports whether a checkpoint key of archName is a known tensor
 // that the model never reads and the converter drops: RWKV-7's layer-0
 // att.v0/v1/v2 (BlinkDL files carry them, rwkv.cpp files do not; layer 0
 // has no value residual).
+//
+// GPT-NeoX: the buffers older transformers saved with the weights
+// (attention.bias, a bool causal mask; attention.masked_bias, a scalar;
+// attention.rotary_emb.inv_freq, recomputed from the config). These are
+// also the only non-float tensors a checkpoint reader may skip.
 func Unused(archName, key string) bool {
+	if archName == GPTNeoX {
+		rest, ok := strings.CutPrefix(key, "gpt_neox.layers.")
+		if !ok {
+			return false
+		}
+		num, suffix, ok := strings.Cut(rest, ".")
+		if !ok || !allDigits(num) {
+			return false
+		}
+		switch suffix {
+		case "attention.bias", "attention.masked_bias", "attention.rotary_emb.inv_freq":
+			return true
+		}
+		return false
+	}
 	if archName != RWKV7 {
 		return false
 	}
@@ -168,6 +193,11 @@ func Tensors(archName string, d Dims) ([]Tensor, error) {
 	switch archName {
 	case RWKV4:
 		return rwkv4Tensors(d), nil
+	case GPTNeoX:
+		if d.Heads <= 0 || d.Embd%d.Heads != 0 {
+			return nil, fmt.Errorf("%s: invalid dims %+v (the head count must divide n_embd)", archName, d)
+		}
+		return gptneoxTensors(d), nil
 	case RWKV7:
 		if d.HeadSize <= 0 || d.Embd%d.HeadSize != 0 || d.DecayLora <= 0 || d.ICLRLora <= 0 || d.GateLora <= 0 ||
 			(d.Layers > 1 && d.ValueLora <= 0) {
@@ -429,12 +459,141 @@ func IsLayerKey(key string) (int, bool) {
 	if !ok || num == "" || len(num) > 6 {
 		return 0, false
 	}
+	if !allDigits(num) {
+		return 0, false
+	}
 	n := 0
 	for _, c := range num {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
 		n = n*10 + int(c-'0')
 	}
 	return n, true
+}
+
+func allDigits(s string) bool {
+	if s == "" || len(s) > 6 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// gptneoxLayer is the GPT-NeoX block (docs/ARCHITECTURES.md §12) with
+// llama.cpp's gptneox names; the sources are Hugging Face
+// GPTNeoXForCausalLM keys. attn_qkv is stored as llama.cpp's converter
+// stores it: all heads' q, then all k, then all v (the checkpoint
+// interleaves them per head; the converter regroups the rows).
+var gptneoxLayer = []layerSpec{
+	{"attn_norm.weight", "input_layernorm.weight", vecC, Vector},
+	{"attn_norm.bias", "input_layernorm.bias", vecC, Vector},
+	{"attn_qkv.weight", "attention.query_key_value.weight", func(d Dims) []int64 { return []int64{3 * int64(d.Embd), int64(d.Embd)} }, Projection},
+	{"attn_qkv.bias", "attention.query_key_value.bias", func(d Dims) []int64 { return []int64{3 * int64(d.Embd)} }, Vector},
+	{"attn_output.weight", "attention.dense.weight", matCC, Projection},
+	{"attn_output.bias", "attention.dense.bias", vecC, Vector},
+	{"ffn_norm.weight", "post_attention_layernorm.weight", vecC, Vector},
+	{"ffn_norm.bias", "post_attention_layernorm.bias", vecC, Vector},
+	{"ffn_up.weight", "mlp.dense_h_to_4h.weight", matFC, Projection},
+	{"ffn_up.bias", "mlp.dense_h_to_4h.bias", func(d Dims) []int64 { return []int64{int64(d.FFN)} }, Vector},
+	{"ffn_down.weight", "mlp.dense_4h_to_h.weight", matCF, Projection},
+	{"ffn_down.bias", "mlp.dense_4h_to_h.bias", vecC, Vector},
+}
+
+func gptneoxTensors(d Dims) []Tensor {
+	V, C := int64(d.Vocab), int64(d.Embd)
+	ts := []Tensor{{"token_embd.weight", "gpt_neox.embed_in.weight", []int64{V, C}, Embedding, -1}}
+	for l := 0; l < d.Layers; l++ {
+		for _, s := range gptneoxLayer {
+			ts = append(ts, Tensor{
+				Name:   LayerName(l, s.name),
+				Source: fmt.Sprintf("gpt_neox.layers.%d.%s", l, s.source),
+				Shape:  s.shape(d),
+				Role:   s.role,
+				Layer:  l,
+			})
+		}
+	}
+	return append(ts,
+		Tensor{"output_norm.weight", "gpt_neox.final_layer_norm.weight", []int64{C}, Vector, -1},
+		Tensor{"output_norm.bias", "gpt_neox.final_layer_norm.bias", []int64{C}, Vector, -1},
+		Tensor{"output.weight", "embed_out.weight", []int64{V, C}, Head, -1},
+	)
+}
+
+// GPT-NeoX metadata key suffixes (llama.cpp's names).
+const (
+	KeyContextLen       = "context_length"
+	KeyHeadCount        = "attention.head_count"
+	KeyAttnLayerNormEps = "attention.layer_norm_epsilon"
+	KeyRopeDims         = "rope.dimension_count"
+	KeyRopeFreqBase     = "rope.freq_base"
+	KeyParallelResidual = "use_parallel_residual"
+)
+
+// FromTransformers maps a Hugging Face transformers key of archName back
+// to the checkpoint key the table's Source names. RWKV-4 undoes
+// convert_rwkv_checkpoint_to_hf.py's renames (emb. → rwkv.embeddings.,
+// blocks.0.ln0 → rwkv.blocks.0.pre_ln, att → attention, ffn →
+// feed_forward, time_mix_k/v/r → time_mix_key/value/receptance, every key
+// but head.weight under rwkv.); GPT-NeoX sources are transformers keys
+// already. ok is false for a key the renames do not produce.
+func FromTransformers(archName, key string) (string, bool) {
+	switch archName {
+	case GPTNeoX:
+		if key == "lm_head.weight" {
+			return "embed_out.weight", true // how some transformers versions save embed_out
+		}
+		return key, true
+	case RWKV4:
+	default:
+		return "", false
+	}
+	if key == "head.weight" {
+		return key, true
+	}
+	rest, ok := strings.CutPrefix(key, "rwkv.")
+	if !ok {
+		return "", false
+	}
+	switch rest {
+	case "embeddings.weight":
+		return "emb.weight", true
+	case "ln_out.weight", "ln_out.bias":
+		return rest, true
+	case "blocks.0.pre_ln.weight", "blocks.0.pre_ln.bias":
+		return "blocks.0.ln0." + strings.TrimPrefix(rest, "blocks.0.pre_ln."), true
+	}
+	l, ok := IsLayerKey(rest)
+	if !ok {
+		return "", false
+	}
+	prefix := fmt.Sprintf("blocks.%d.", l)
+	part := strings.TrimPrefix(rest, prefix)
+	module, field, ok := strings.Cut(part, ".")
+	if !ok {
+		return "", false
+	}
+	switch module {
+	case "ln1", "ln2":
+		return prefix + part, true
+	case "attention":
+		module = "att"
+	case "feed_forward":
+		module = "ffn"
+	default:
+		return "", false
+	}
+	switch field {
+	case "time_mix_key":
+		field = "time_mix_k"
+	case "time_mix_value":
+		field = "time_mix_v"
+	case "time_mix_receptance":
+		field = "time_mix_r"
+	case "time_mix_k", "time_mix_v", "time_mix_r":
+		return "", false // BlinkDL's own spelling is not a transformers key
+	}
+	return prefix + module + "." + field, true
 }

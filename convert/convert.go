@@ -19,7 +19,7 @@ import (
 	"strings"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
-	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
+	"github.com/rwkv-tools/rwkv-tools/convert/hf"
 	"github.com/rwkv-tools/rwkv-tools/convert/source"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/buildinfo"
@@ -98,19 +98,22 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 		return nil, err
 	}
 	pol.Embedding, pol.Head = opts.Embedding, opts.Head
-	if err := CheckOutput(in, out); err != nil {
-		return nil, err
-	}
-	ck, err := ckpt.Open(in)
+	input, err := OpenInput(in)
 	if err != nil {
 		return nil, err
 	}
-	defer ck.Close()
-	det, err := Detect(ck)
+	defer input.Close()
+	ck := input.Ckpt
+	for _, f := range input.Files() {
+		if err := CheckOutput(f, out); err != nil {
+			return nil, err
+		}
+	}
+	det, err := input.Detect()
 	if err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(in)
+	sum, err := input.sha256()
 	if err != nil {
 		return nil, err
 	}
@@ -119,11 +122,18 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 	if err != nil {
 		return nil, err
 	}
-	md := metadata(det, ck, filepath.Base(in), sum, plan)
+	md := metadata(det, ck, filepath.Base(filepath.Clean(in)), sum, plan)
 	if !opts.NoTokenizer {
 		tokPath, note := opts.Tokenizer, ""
+		if tokPath == "" && input.HF != nil && input.HF.Tokenizer != "" {
+			tokPath = input.HF.Tokenizer
+		}
 		if tokPath == "" {
-			tokPath, note = findTokenizer(in, det.Dims.Vocab)
+			beside := in
+			if input.HF != nil {
+				beside = filepath.Join(input.HF.Dir, hf.ConfigFile)
+			}
+			tokPath, note = findTokenizer(beside, det.Dims.Vocab)
 		}
 		if note != "" {
 			rep.Notes = append(rep.Notes, note)
@@ -298,6 +308,10 @@ func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTen
 		if p, ok, err := resolveV6(ck, det, spec); ok {
 			return p, err
 		}
+	case arch.GPTNeoX:
+		if p, ok, err := resolveNeoX(ck, det, spec); ok {
+			return p, err
+		}
 	}
 	p := plannedTensor{spec: spec}
 	src := ck.Tensor(spec.Source)
@@ -438,12 +452,24 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 		arch.Key(a, arch.KeyEmbeddingLen):   format.Uint32(uint32(det.Dims.Embd)),
 		arch.Key(a, arch.KeyBlockCount):     format.Uint32(uint32(det.Dims.Layers)),
 		arch.Key(a, arch.KeyFeedForwardLen): format.Uint32(uint32(det.Dims.FFN)),
-		arch.Key(a, arch.KeyLayerNormEps):   format.Float32(arch.LayerNormEps),
 		KeyToolVersion:                      format.String(buildinfo.Version),
 		KeySourceFile:                       format.String(name),
 		KeySourceSHA256:                     format.String(sum),
 		KeySourceFormat:                     format.String(string(ck.Format)),
 		KeySourceVariant:                    format.String(det.Variant),
+	}
+	if a == arch.GPTNeoX {
+		d := det.Dims
+		md[arch.Key(a, arch.KeyAttnLayerNormEps)] = format.Float32(float32(det.LayerNormEps))
+		md[arch.Key(a, arch.KeyHeadCount)] = format.Uint32(uint32(d.Heads))
+		md[arch.Key(a, arch.KeyRopeDims)] = format.Uint32(uint32(det.RopeDims))
+		md[arch.Key(a, arch.KeyRopeFreqBase)] = format.Float32(float32(det.RopeBase))
+		md[arch.Key(a, arch.KeyParallelResidual)] = format.Bool(det.ParallelResidual)
+		if det.ContextLen > 0 {
+			md[arch.Key(a, arch.KeyContextLen)] = format.Uint32(uint32(det.ContextLen))
+		}
+	} else {
+		md[arch.Key(a, arch.KeyLayerNormEps)] = format.Float32(arch.LayerNormEps)
 	}
 	if a == arch.RWKV7 {
 		d := det.Dims

@@ -13,6 +13,13 @@ type Detection struct {
 	Arch    string // arch.RWKV4 … arch.RWKV7
 	Variant string // human-readable, e.g. "RWKV-5.2 (Eagle)"
 	Dims    arch.Dims
+
+	// GPT-NeoX only (from config.json).
+	RopeDims         int     // rotary dims of each head
+	RopeBase         float64 // rotary base (theta)
+	ParallelResidual bool
+	LayerNormEps     float64
+	ContextLen       int // max_position_embeddings (0: not given)
 }
 
 // Detect identifies the architecture from tensor names alone (docs/
@@ -26,9 +33,11 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 		case t.Name == "_strategy" || t.Name == "_version" || t.Name == "_rescale_layer":
 			return det, fmt.Errorf("%s: this is a ChatRWKV-converted file (key %q), not a raw checkpoint; convert the original .pth instead", ck.Path, t.Name)
 		case strings.HasPrefix(t.Name, "gpt_neox."):
-			return det, fmt.Errorf("%s: tensor %q: this is a GPT-NeoX (Pythia) checkpoint; the Transformer baseline is not yet supported by rwkv-tools", ck.Path, t.Name)
-		case strings.HasPrefix(t.Name, "rwkv.") || strings.HasPrefix(t.Name, "model.layers."):
-			return det, fmt.Errorf("%s: tensor %q uses Hugging Face transformers naming, which is not supported; use the original BlinkDL checkpoint", ck.Path, t.Name)
+			return det, fmt.Errorf("%s: tensor %q: this is a GPT-NeoX (Pythia) checkpoint, whose head count and rotary dims are in its config.json; pass the model folder, or put config.json beside the file", ck.Path, t.Name)
+		case strings.HasPrefix(t.Name, "rwkv."):
+			return det, fmt.Errorf("%s: tensor %q uses Hugging Face transformers naming; pass the model folder, or put its config.json beside the file", ck.Path, t.Name)
+		case strings.HasPrefix(t.Name, "model.layers."):
+			return det, fmt.Errorf("%s: tensor %q uses Hugging Face transformers naming of a model type rwkv-tools does not support (supported: RWKV-4 RwkvForCausalLM, GPT-NeoX)", ck.Path, t.Name)
 		}
 	}
 	switch {

@@ -61,7 +61,11 @@ func Detect(head []byte) (f source.Format, ok bool) {
 
 // Open sniffs the file at path and opens it with the matching reader. Close
 // the checkpoint when done; its tensors alias the mapped file.
-func Open(path string) (*source.Checkpoint, error) {
+func Open(path string) (*source.Checkpoint, error) { return OpenWith(path, pth.Options{}) }
+
+// OpenWith is Open with the options of the PyTorch reader (the only
+// container that holds the non-float buffers they concern).
+func OpenWith(path string, opts pth.Options) (*source.Checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -79,7 +83,7 @@ func Open(path string) (*source.Checkpoint, error) {
 	}
 	switch format {
 	case source.PyTorch, source.PyTorchLegacy:
-		return pth.Open(path)
+		return pth.OpenWith(path, opts)
 	case source.Safetensors:
 		return safetensors.Open(path)
 	default:

@@ -57,7 +57,7 @@ func (l *legacyFile) next(what string, h hooks) (any, int64, error) {
 	return v, int64(start), nil
 }
 
-func readLegacy(path string, data []byte) (*source.Checkpoint, error) {
+func readLegacy(path string, data []byte, opts Options) (*source.Checkpoint, error) {
 	l := &legacyFile{path: path, data: data}
 	magic, off, err := l.next("magic number", noHooks{})
 	if err != nil {
@@ -141,6 +141,10 @@ func readLegacy(path string, data []byte) (*source.Checkpoint, error) {
 	}
 	ck := &source.Checkpoint{Path: path, Format: source.PyTorchLegacy, Meta: map[string]string{"legacy_protocol": fmt.Sprint(legacyProtocol)}}
 	for _, nt := range named {
+		if opts.skip(nt) {
+			ck.Skipped = append(ck.Skipped, nt.name)
+			continue
+		}
 		t, err := makeTensor(path, nt, func(st *storageRef) error {
 			return &FormatError{Path: path, Off: -1, Msg: fmt.Sprintf("storage %q is missing from the storage key list", st.key)}
 		})

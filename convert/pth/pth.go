@@ -18,18 +18,40 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/convert/source"
 )
 
+// Options tune how a checkpoint is read; the zero value refuses every
+// non-float tensor.
+type Options struct {
+	// SkipNonFloat says which non-float tensors (the bool masks and int
+	// buffers older Hugging Face files carry) may be left out, by name.
+	// Any other non-float tensor is an error. Skipped names are listed in
+	// Checkpoint.Skipped.
+	SkipNonFloat func(name string) bool
+}
+
 // Open maps the file at path and reads it. Close the checkpoint when done;
 // its tensors alias the mapping.
 func Open(path string) (*source.Checkpoint, error) { return source.OpenMapped(path, OpenBytes) }
 
+// OpenWith is Open with options.
+func OpenWith(path string, opts Options) (*source.Checkpoint, error) {
+	return source.OpenMapped(path, func(b []byte, name string) (*source.Checkpoint, error) {
+		return OpenBytesWith(b, name, opts)
+	})
+}
+
 // OpenBytes reads a checkpoint held in memory; name is used in errors and
 // as Checkpoint.Path. The tensors alias b.
 func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
+	return OpenBytesWith(b, name, Options{})
+}
+
+// OpenBytesWith is OpenBytes with options.
+func OpenBytesWith(b []byte, name string, opts Options) (*source.Checkpoint, error) {
 	switch {
 	case bytes.HasPrefix(b, []byte("PK\x03\x04")), bytes.HasPrefix(b, []byte("PK\x05\x06")), bytes.HasPrefix(b, []byte("PK\x06\x06")):
-		return readZip(name, b)
+		return readZip(name, b, opts)
 	case IsLegacy(b):
-		return readLegacy(name, b)
+		return readLegacy(name, b, opts)
 	case isTar(b):
 		return nil, &FormatError{Path: name, Off: 257, Msg: "this is a tar-format torch checkpoint (torch < 0.4); not supported, re-save it with a current torch"}
 	}

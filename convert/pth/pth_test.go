@@ -420,3 +420,33 @@ func TestErrorNamesFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestSkipNonFloat: a non-float buffer is left out only when the options
+// name it; any other stays an error naming the tensor.
+func TestSkipNonFloat(t *testing.T) {
+	pkl := torchPickle(
+		tensorSpec{name: "w", cls: "FloatStorage", key: "0", numel: 2, shape: []int64{2}, stride: []int64{1}},
+		tensorSpec{name: "layers.0.attention.bias", cls: "BoolStorage", key: "1", numel: 4, shape: []int64{2, 2}, stride: []int64{2, 1}},
+	)
+	file := makeZip(t,
+		zipEntry{name: "archive/data.pkl", data: pkl},
+		zipEntry{name: "archive/data/0", data: make([]byte, 8)},
+		zipEntry{name: "archive/data/1", data: []byte{1, 0, 1, 1}},
+		zipEntry{name: "archive/version", data: []byte("3\n")})
+	_, err := OpenBytes(file, "buffers.bin")
+	checkFormatError(t, "no options", err, `tensor "layers.0.attention.bias" is bool (torch.BoolStorage)`)
+	_, err = OpenBytesWith(file, "buffers.bin", Options{SkipNonFloat: func(name string) bool { return name == "other" }})
+	checkFormatError(t, "other name", err, `tensor "layers.0.attention.bias" is bool`)
+	ck, err := OpenBytesWith(file, "buffers.bin", Options{SkipNonFloat: func(name string) bool { return strings.HasSuffix(name, ".attention.bias") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ck.Tensors) != 1 || ck.Tensors[0].Name != "w" || !slices.Equal(ck.Skipped, []string{"layers.0.attention.bias"}) {
+		t.Errorf("tensors %d, skipped %v", len(ck.Tensors), ck.Skipped)
+	}
+	// A float tensor is never skipped, whatever the options say.
+	ck, err = OpenBytesWith(file, "buffers.bin", Options{SkipNonFloat: func(string) bool { return true }})
+	if err != nil || len(ck.Tensors) != 1 {
+		t.Errorf("err %v, %d tensors", err, len(ck.Tensors))
+	}
+}

@@ -260,6 +260,12 @@ type namedTensor struct {
 	ref  *tensorRef
 }
 
+// skip reports whether nt is a non-float tensor the options allow to leave
+// out (float tensors are never skipped here).
+func (o Options) skip(nt namedTensor) bool {
+	return !nt.ref.storage.cls.ok && o.SkipNonFloat != nil && o.SkipNonFloat(nt.name)
+}
+
 // stateDict finds the tensors in the unpickled top-level object: a dict or
 // OrderedDict of name → tensor, possibly wrapped as {"state_dict": ...}.
 func stateDict(top any) ([]namedTensor, error) {

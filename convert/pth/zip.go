@@ -23,7 +23,7 @@ type zipArchive struct {
 	files  map[string]*zip.File
 }
 
-func readZip(path string, data []byte) (*source.Checkpoint, error) {
+func readZip(path string, data []byte, opts Options) (*source.Checkpoint, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		// ErrInsecurePath only flags odd names; we match names exactly.
@@ -78,6 +78,10 @@ func readZip(path string, data []byte) (*source.Checkpoint, error) {
 	}
 	ck := &source.Checkpoint{Path: path, Format: source.PyTorch, Meta: meta}
 	for _, nt := range named {
+		if opts.skip(nt) {
+			ck.Skipped = append(ck.Skipped, nt.name)
+			continue
+		}
 		t, err := makeTensor(path, nt, a.resolve)
 		if err != nil {
 			return nil, err

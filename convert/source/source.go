@@ -214,6 +214,13 @@ type Checkpoint struct {
 	// header fields), for info output and provenance.
 	Meta    map[string]string
 	Mapping *mmap.Mapping // nil when the reader copied the data
+	// Skipped names the non-float buffers the reader was allowed to leave
+	// out (pth.Options.SkipNonFloat).
+	Skipped []string
+	// Shards are the files of a merged (sharded) checkpoint; each owns its
+	// mapping, and Tensors lists all their tensors (see Merge).
+	Shards  []*Checkpoint
+	shardOf map[*Tensor]*Checkpoint
 }
 
 // Tensor returns the tensor with the given name, or nil.
@@ -229,6 +236,10 @@ func (c *Checkpoint) Tensor(name string) *Tensor {
 // Release drops the pages behind t from memory (a hint), so streaming a
 // conversion keeps resident memory near one tensor.
 func (c *Checkpoint) Release(t *Tensor) {
+	if sh := c.shardOf[t]; sh != nil {
+		sh.Release(t)
+		return
+	}
 	if c.Mapping == nil || t.FileOffset < 0 {
 		return
 	}
@@ -244,10 +255,47 @@ func (c *Checkpoint) Release(t *Tensor) {
 
 // Close releases the mapping. Tensors must not be used afterwards.
 func (c *Checkpoint) Close() error {
-	if c == nil || c.Mapping == nil {
+	if c == nil {
 		return nil
 	}
-	return c.Mapping.Close()
+	var first error
+	for _, sh := range c.Shards {
+		if err := sh.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if c.Mapping != nil {
+		if err := c.Mapping.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Merge makes one checkpoint of the shards of a sharded model, in order;
+// path names the whole (the index file). A tensor name found twice, in one
+// shard or in two, is an error. The merged checkpoint owns the shards:
+// Close closes them all, also when Merge fails.
+func Merge(path string, format Format, shards []*Checkpoint) (*Checkpoint, error) {
+	m := &Checkpoint{Path: path, Format: format, Meta: map[string]string{}, Shards: shards, shardOf: map[*Tensor]*Checkpoint{}}
+	where := map[string]string{}
+	for _, sh := range shards {
+		for _, t := range sh.Tensors {
+			if prev, dup := where[t.Name]; dup {
+				m.Close()
+				if prev == sh.Path {
+					return nil, &FormatError{Path: sh.Path, Off: t.FileOffset, Msg: fmt.Sprintf("tensor %q appears twice in this shard", t.Name)}
+				}
+				return nil, &FormatError{Path: sh.Path, Off: t.FileOffset, Msg: fmt.Sprintf(
+					"tensor %q is also in shard %s; a tensor must live in exactly one shard", t.Name, prev)}
+			}
+			where[t.Name] = sh.Path
+			m.Tensors = append(m.Tensors, t)
+			m.shardOf[t] = sh
+		}
+		m.Skipped = append(m.Skipped, sh.Skipped...)
+	}
+	return m, nil
 }
 
 // FormatError reports a malformed or unsupported checkpoint, the way Go's

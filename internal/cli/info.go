@@ -15,6 +15,7 @@ import (
 
 	"github.com/rwkv-tools/rwkv-tools/convert"
 	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
+	"github.com/rwkv-tools/rwkv-tools/convert/hf"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/table"
@@ -29,11 +30,12 @@ type infoOptions struct {
 func newInfoCmd(io *IO, runF func(*infoOptions) error) *cobra.Command {
 	opts := &infoOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "info FILE",
+		Use:   "info FILE|DIR",
 		Short: "Show the metadata and tensors of a GGUF model file, a checkpoint or a saved state",
 		Long: `Info describes a GGUF model file (metadata and tensors), a checkpoint
 (.pth, .safetensors, rwkv.cpp .bin: container, detected architecture,
-tensors) or a state file saved by logits --state-out. Names and values read
+tensors), a Hugging Face model folder (config, shards, detected architecture,
+tensors under the files' names) or a state file saved by logits --state-out. Names and values read
 from the file are shown escaped when they hold non-printable characters.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,7 +52,7 @@ from the file are shown escaped when they hold non-printable characters.`,
 
 func runInfo(opts *infoOptions) error {
 	if st, err := os.Stat(opts.Path); err == nil && st.IsDir() {
-		return fmt.Errorf("%s is a directory; give a model, checkpoint or state file", opts.Path)
+		return infoHF(opts) // a Hugging Face model folder
 	}
 	isGGUF, err := hasMagic(opts.Path, "GGUF")
 	if err != nil {
@@ -61,6 +63,9 @@ func runInfo(opts *infoOptions) error {
 	}
 	if isState, _ := hasMagic(opts.Path, engine.StateMagic); isState {
 		return infoState(opts)
+	}
+	if hf.IsModel(opts.Path) {
+		return infoHF(opts)
 	}
 	return infoCheckpoint(opts)
 }
