@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"math"
 	"testing"
 )
@@ -94,5 +95,29 @@ func TestScoreRejects(t *testing.T) {
 		if _, err := s.ScoreDoc([]Tokens{r}); err == nil {
 			t.Errorf("%+v: no error", r)
 		}
+	}
+}
+
+// TestScoreText: chunked, state-carrying text scoring equals summing each
+// token's from-scratch score.
+func TestScoreText(t *testing.T) {
+	m := &fakeModel{vocab: 11}
+	tokens := make([]int, 300)
+	for i := range tokens {
+		tokens[i] = (i * 7) % 11
+	}
+	got, err := ScoreText(context.Background(), m, []int{3}, tokens, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewScorer(m)
+	var want float64
+	seq := append([]int{3}, tokens...)
+	for p := 1; p < len(seq); p++ {
+		sc, _ := s.ScoreFromScratch(Tokens{seq[:p], seq[p : p+1]})
+		want -= sc.LL
+	}
+	if got.Tokens != 300 || math.Abs(got.NLL-want) > 1e-9 {
+		t.Fatalf("got %+v, want nll %v over 300", got, want)
 	}
 }

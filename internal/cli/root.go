@@ -76,6 +76,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newGenerateCmd(io, nil),
 		newQuantizeCmd(io, nil),
 		newCompareCmd(io, nil),
+		newEvalCmd(io, nil),
 	)
 	return root
 }

@@ -1,0 +1,537 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rwkv-tools/rwkv-tools/engine"
+	"github.com/rwkv-tools/rwkv-tools/eval"
+	"github.com/rwkv-tools/rwkv-tools/eval/task"
+	"github.com/rwkv-tools/rwkv-tools/internal/buildinfo"
+	"github.com/rwkv-tools/rwkv-tools/internal/table"
+	"github.com/rwkv-tools/rwkv-tools/tokenizer"
+)
+
+type evalOptions struct {
+	IO             *IO
+	Model          string
+	Tasks          []string
+	DataDir        string
+	Limit          int
+	Threads        int
+	Protocol       string
+	PadToken       string
+	Tokenizer      string
+	BootstrapIters int
+	CheckScoring   bool
+	Quiet          bool
+	JSON           bool
+	Output         string
+	LogSamples     bool
+	Text           string
+	MaxTokens      int
+}
+
+func newEvalCmd(io *IO, runF func(context.Context, *evalOptions) error) *cobra.Command {
+	opts := &evalOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "eval MODEL TASK... | eval MODEL ppl --text FILE",
+		Short: "Score a model on zero-shot tasks with lm-evaluation-harness semantics",
+		Long: `Eval runs zero-shot tasks the way lm-evaluation-harness scores them
+(loglikelihood of each continuation, acc, acc_norm, LAMBADA ppl, stderr) and
+prints a table of task, metric, value ± stderr and documents.
+
+TASK is a harness task name (` + strings.Join(task.Names(), ", ") + `),
+"lambada" (lambada_openai), or "paper": the RWKV paper's set, restricted to
+tasks whose data is present (the rest are listed as skipped).
+
+Data files are read from --data-dir (default $RWKV_TOOLS_DATA, else the user
+cache dir's rwkv-tools/data), laid out <dir>/<task>/<file>; "rwkv-tools data
+list" shows what is there, "rwkv-tools data fetch TASK" downloads it.
+
+--protocol harness-v0.3 (default; the RWKV paper's and Pythia's published
+numbers): context and continuation are tokenized separately.
+--protocol harness-v0.4: joint tokenization, the context's trailing
+whitespace moved to the continuation, and v0.4's task strings. RWKV models
+get a leading pad token, encode("\n") (187 in the GPT-NeoX vocabulary, 11 in
+World), as their authors evaluated; other architectures none. --pad-token ID
+or --pad-token none overrides.
+
+"eval MODEL ppl --text FILE" instead reports token-level perplexity and
+bits per byte of a text, the state carried through the whole text.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Model, opts.Tasks = args[0], args[1:]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runEval(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.DataDir, "data-dir", "", "evaluation data directory (default $RWKV_TOOLS_DATA, else <user cache>/rwkv-tools/data)")
+	f.IntVar(&opts.Limit, "limit", 0, "score only the first N documents of each task (0 = all)")
+	f.IntVar(&opts.Threads, "threads", 0, "workers scoring documents in parallel, each with its own state (default: all cores); results do not depend on it")
+	f.StringVar(&opts.Protocol, "protocol", string(task.HarnessV03), "scoring semantics: harness-v0.3 or harness-v0.4")
+	f.StringVar(&opts.PadToken, "pad-token", "", `token id prepended to every context, or "none" (default: encode("\n") for RWKV, none otherwise)`)
+	f.StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file (default: the one stored in MODEL)")
+	f.IntVar(&opts.BootstrapIters, "bootstrap-iters", 100000, "bootstrap resamples for the perplexity stderr (0 = skip)")
+	f.BoolVar(&opts.CheckScoring, "check-scoring", false, "also score every request from scratch and fail if the shared-prefix scoring differs")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
+	f.BoolVar(&opts.JSON, "json", false, "print the results JSON instead of the table")
+	f.StringVarP(&opts.Output, "output", "o", "", "write results.json (lm-evaluation-harness schema) into this directory")
+	f.BoolVar(&opts.LogSamples, "log-samples", false, "with --output, also write samples_<task>.jsonl (the harness' per-document samples)")
+	f.StringVar(&opts.Text, "text", "", "ppl: the text file to score")
+	f.IntVar(&opts.MaxTokens, "max-tokens", 0, "ppl: score at most the first N tokens (0 = all)")
+	return cmd
+}
+
+// defaultDataDir is $RWKV_TOOLS_DATA, else <user cache dir>/rwkv-tools/data.
+func defaultDataDir() (string, error) {
+	if d := os.Getenv("RWKV_TOOLS_DATA"); d != "" {
+		return d, nil
+	}
+	c, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no data directory: set --data-dir or $RWKV_TOOLS_DATA (%v)", err)
+	}
+	return filepath.Join(c, "rwkv-tools", "data"), nil
+}
+
+// missingData returns the first of t's files absent under dir ("" if all
+// are present).
+func missingData(t *task.Task, dir string) string {
+	for _, f := range t.Files {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path))); err != nil {
+			return filepath.Join(dir, filepath.FromSlash(f.Path))
+		}
+	}
+	return ""
+}
+
+// resolveTasks expands aliases and "paper"; it returns the tasks to run and
+// a note per skipped paper task.
+func resolveTasks(names []string, dataDir string) ([]*task.Task, []string, error) {
+	var out []*task.Task
+	var skipped []string
+	seen := map[string]bool{}
+	for _, name := range names {
+		if name == "paper" {
+			for _, pn := range task.PaperSet {
+				t, err := task.Lookup(pn)
+				if err != nil {
+					skipped = append(skipped, pn+": no loader yet")
+					continue
+				}
+				if miss := missingData(t, dataDir); miss != "" {
+					skipped = append(skipped, fmt.Sprintf("%s: data missing (%s)", pn, miss))
+					continue
+				}
+				if !seen[t.Name] {
+					seen[t.Name] = true
+					out = append(out, t)
+				}
+			}
+			continue
+		}
+		t, err := task.Lookup(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if miss := missingData(t, dataDir); miss != "" {
+			return nil, nil, fmt.Errorf("%s: data file %s is missing; run `rwkv-tools data fetch %s` or point --data-dir at a directory laid out <dir>/<task>/<file>", t.Name, miss, t.Name)
+		}
+		if !seen[t.Name] {
+			seen[t.Name] = true
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, skipped, fmt.Errorf("no task has its data under %s (skipped: %s)", dataDir, strings.Join(skipped, "; "))
+	}
+	return out, skipped, nil
+}
+
+// engineEvalModel adapts an engine.Model to eval.Model.
+type engineEvalModel struct{ m engine.Model }
+
+type engineEvalState struct{ st *engine.State }
+
+func (s engineEvalState) Clone() eval.State { return engineEvalState{s.st.Clone()} }
+
+func (a engineEvalModel) Vocab() int           { return a.m.Config().Vocab }
+func (a engineEvalModel) NewState() eval.State { return engineEvalState{a.m.NewState()} }
+func (a engineEvalModel) Feed(st eval.State, tokens []int, logits []float32) error {
+	return a.m.Sequence(st.(engineEvalState).st, tokens, logits)
+}
+
+// padTokens resolves --pad-token: "" = encode("\n") for RWKV
+// architectures, none for others; "none"; or one id.
+func padTokens(flag, archName string, tok tokenizer.Tokenizer, vocab int) ([]int, error) {
+	switch flag {
+	case "":
+		if strings.HasPrefix(archName, "rwkv") {
+			return tok.Encode("\n"), nil
+		}
+		return nil, nil
+	case "none":
+		return nil, nil
+	}
+	id, err := strconv.Atoi(flag)
+	if err != nil || id < 0 || id >= vocab {
+		return nil, fmt.Errorf("--pad-token %q: want a token id in [0, %d) or \"none\"", flag, vocab)
+	}
+	return []int{id}, nil
+}
+
+// loadedModel is an opened model, its tokenizer and provenance.
+type loadedModel struct {
+	m     engine.Model
+	close func() error
+	tok   tokenizer.Tokenizer
+	arch  string
+}
+
+func loadEvalModel(path, tokFlag string, threads int) (*loadedModel, error) {
+	m, f, err := openModel(path, threads)
+	if err != nil {
+		return nil, err
+	}
+	var tok tokenizer.Tokenizer
+	if tokFlag != "" {
+		tok, err = resolveTokenizer(tokFlag, "")
+	} else {
+		tok, err = tokenizerFromModel(path, f)
+	}
+	if err == nil && tok.VocabSize() > m.Config().Vocab {
+		err = fmt.Errorf("tokenizer has %d tokens, the model only %d: not this model's tokenizer", tok.VocabSize(), m.Config().Vocab)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &loadedModel{m: m, close: f.Close, tok: tok, arch: m.Config().Arch}, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// evalRun is what runEval computed, for the printers and tests.
+type evalRun struct {
+	File    *eval.ResultsFile
+	Results []*eval.Result
+	Skipped []string
+}
+
+func runEval(ctx context.Context, opts *evalOptions) error {
+	if len(opts.Tasks) == 1 && opts.Tasks[0] == "ppl" {
+		return runEvalPPL(ctx, opts)
+	}
+	if opts.Text != "" || opts.MaxTokens != 0 {
+		return fmt.Errorf("--text and --max-tokens belong to `eval MODEL ppl`")
+	}
+	if opts.LogSamples && opts.Output == "" {
+		return fmt.Errorf("--log-samples needs --output DIR")
+	}
+	r, err := evaluateTasks(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if opts.Output != "" {
+		if err := writeEvalOutput(opts.Output, r, opts.LogSamples); err != nil {
+			return err
+		}
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintln(opts.IO.ErrOut, "skipped", s)
+	}
+	if opts.JSON {
+		b, err := json.MarshalIndent(r.File, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(opts.IO.Out, "%s\n", b)
+		return err
+	}
+	return printEvalTable(opts.IO.Out, r)
+}
+
+// evaluateTasks loads the model and data and scores every task; it writes
+// nothing.
+func evaluateTasks(ctx context.Context, opts *evalOptions) (*evalRun, error) {
+	proto, err := task.ParseProtocol(opts.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit < 0 || opts.BootstrapIters < 0 {
+		return nil, fmt.Errorf("--limit and --bootstrap-iters must be >= 0")
+	}
+	dataDir := opts.DataDir
+	if dataDir == "" {
+		if dataDir, err = defaultDataDir(); err != nil {
+			return nil, err
+		}
+	}
+	tasks, skipped, err := resolveTasks(opts.Tasks, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	workers := opts.Threads
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	// Workers share the cores; each one's matrix products get the rest.
+	lm, err := loadEvalModel(opts.Model, opts.Tokenizer, max(1, runtime.GOMAXPROCS(0)/workers))
+	if err != nil {
+		return nil, err
+	}
+	defer lm.close()
+	vocab := lm.m.Config().Vocab
+	pad, err := padTokens(opts.PadToken, lm.arch, lm.tok, vocab)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := fileSHA256(opts.Model)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	var limit *int
+	if opts.Limit > 0 {
+		limit = &opts.Limit
+	}
+	run := &evalRun{Skipped: skipped, File: &eval.ResultsFile{Config: eval.RunConfig{
+		Model: "rwkv-tools", ModelArgs: opts.Model, ModelSHA256: sum, Architecture: lm.arch,
+		Device: "cpu", Limit: limit, BootstrapIters: opts.BootstrapIters, Protocol: string(proto),
+		PadToken: append([]int{}, pad...), Tokenizer: lm.tok.Kind(), ToolVersion: buildinfo.String(),
+	}}}
+	type loaded struct {
+		t        *task.Task
+		docs     []task.Doc
+		original int
+	}
+	var all []loaded
+	total := 0
+	for _, t := range tasks {
+		docs, err := t.Load(dataDir, proto)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		n := len(docs)
+		if opts.Limit > 0 && opts.Limit < len(docs) {
+			docs = docs[:opts.Limit]
+		}
+		all = append(all, loaded{t, docs, n})
+		total += len(docs)
+	}
+	prog := newProgress(opts.IO.ErrOut, opts.Quiet, total)
+	enc := eval.Encoder{Tok: lm.tok, Protocol: proto, Pad: pad}
+	for _, l := range all {
+		base, baseTok := prog.done, prog.tokens
+		res, err := eval.Evaluate(ctx, engineEvalModel{lm.m}, l.t, l.docs, eval.Options{
+			Encoder: enc, Workers: workers, BootstrapIters: opts.BootstrapIters, CheckScoring: opts.CheckScoring,
+			Progress: func(done int, tokens int64) { prog.update(l.t.Name, base+done, baseTok+tokens) },
+		})
+		if err != nil {
+			prog.finish()
+			return nil, err
+		}
+		if c := res.Check; c != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "check-scoring %s: %d requests, max |Δll| %.3g vs from-scratch scoring, %d greedy flags differ\n",
+				l.t.Name, c.Requests, c.MaxAbsLLDiff, c.GreedyMismatches)
+			if c.GreedyMismatches > 0 || c.MaxAbsLLDiff > 1e-4 {
+				prog.finish()
+				return nil, fmt.Errorf("%s: shared-prefix scoring differs from scoring from scratch (max |Δll| %.3g, %d greedy flags)", l.t.Name, c.MaxAbsLLDiff, c.GreedyMismatches)
+			}
+		}
+		run.Results = append(run.Results, res)
+		run.File.AddResult(res, l.original)
+	}
+	prog.finish()
+	run.File.Config.WallTimeSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
+	return run, nil
+}
+
+// writeEvalOutput writes results.json (and the samples) into dir, each
+// file atomically; it runs only after every task finished.
+func writeEvalOutput(dir string, r *evalRun, samples bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if samples {
+		for _, res := range r.Results {
+			if err := eval.WriteSamples(filepath.Join(dir, "samples_"+res.Task.Name+".jsonl"), eval.Samples(res)); err != nil {
+				return err
+			}
+		}
+	}
+	return eval.WriteResults(filepath.Join(dir, "results.json"), r.File)
+}
+
+func printEvalTable(w io.Writer, r *evalRun) error {
+	var rows [][]string
+	for _, res := range r.Results {
+		for i, m := range res.Metrics {
+			name := ""
+			if i == 0 {
+				name = res.Task.Name
+			}
+			value, stderr := fmtMetric(m.Name, m.Value), fmtMetric(m.Name, m.Stderr)
+			rows = append(rows, []string{name, m.Name, value, "± " + stderr, strconv.Itoa(len(res.Docs))})
+		}
+	}
+	if err := table.Write(w, table.ASCII, []string{"task", "metric", "value", "stderr", "n"}, rows, 2, 3, 4); err != nil {
+		return err
+	}
+	c := r.File.Config
+	fmt.Fprintf(w, "protocol %s, pad %v, tokenizer %s, %.1fs\n", c.Protocol, c.PadToken, c.Tokenizer, c.WallTimeSeconds)
+	return nil
+}
+
+// fmtMetric shows accuracies as fractions with 4 decimals and ppl with 4
+// significant decimals; NaN (no stderr) as "-".
+func fmtMetric(name string, v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 4, 64)
+}
+
+// progress reports documents done, tokens/s and ETA on stderr: one
+// rewritten line on a terminal, a plain line every few seconds otherwise.
+type progress struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	quiet    bool
+	total    int
+	done     int
+	tokens   int64
+	start    time.Time
+	last     time.Time
+	interval time.Duration
+}
+
+func newProgress(w io.Writer, quiet bool, total int) *progress {
+	p := &progress{w: w, quiet: quiet, total: total, start: time.Now(), interval: 10 * time.Second}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty, p.interval = true, 200*time.Millisecond
+		}
+	}
+	p.last = p.start
+	return p
+}
+
+func (p *progress) update(name string, done int, tokens int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done, p.tokens = done, tokens
+	if p.quiet || (time.Since(p.last) < p.interval && done != p.total) {
+		return
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	eta := "?"
+	if done > 0 {
+		eta = (time.Duration(el/float64(done)*float64(p.total-done)) * time.Second).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("%s: %d/%d documents, %.0f tokens/s, ETA %s", name, done, p.total, float64(tokens)/el, eta)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && !p.quiet {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// runEvalPPL scores a text file: token-level perplexity and bits per byte.
+func runEvalPPL(ctx context.Context, opts *evalOptions) error {
+	if opts.Text == "" {
+		return fmt.Errorf("eval MODEL ppl needs --text FILE")
+	}
+	if opts.MaxTokens < 0 {
+		return fmt.Errorf("--max-tokens must be >= 0")
+	}
+	text, err := os.ReadFile(opts.Text)
+	if err != nil {
+		return err
+	}
+	lm, err := loadEvalModel(opts.Model, opts.Tokenizer, opts.Threads)
+	if err != nil {
+		return err
+	}
+	defer lm.close()
+	pad, err := padTokens(opts.PadToken, lm.arch, lm.tok, lm.m.Config().Vocab)
+	if err != nil {
+		return err
+	}
+	tokens := lm.tok.Encode(string(text))
+	if opts.MaxTokens > 0 && len(tokens) > opts.MaxTokens {
+		tokens = tokens[:opts.MaxTokens]
+	}
+	// The bytes whose tokens are scored: all of them with a pad, else all
+	// but the first token's (which is only input).
+	scored := tokens
+	if len(pad) == 0 && len(tokens) > 0 {
+		scored = tokens[1:]
+	}
+	nbytes := len(lm.tok.DecodeBytes(scored))
+	prog := newProgress(opts.IO.ErrOut, opts.Quiet, len(pad)+len(tokens))
+	start := time.Now()
+	sc, err := eval.ScoreText(ctx, engineEvalModel{lm.m}, pad, tokens, func(fed int) { prog.update("ppl", fed, int64(fed)) })
+	prog.finish()
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Text, err)
+	}
+	wall := time.Since(start).Seconds()
+	summary := struct {
+		Text        string  `json:"text"`
+		Tokens      int     `json:"tokens"`
+		Bytes       int     `json:"bytes"`
+		NLL         float64 `json:"nll"`
+		Perplexity  float64 `json:"perplexity"`
+		BitsPerByte float64 `json:"bits_per_byte"`
+		PadToken    []int   `json:"pad_token"`
+		Seconds     float64 `json:"seconds"`
+	}{opts.Text, sc.Tokens, nbytes, sc.NLL, sc.Perplexity(), sc.BitsPerByte(nbytes), append([]int{}, pad...), math.Round(wall*1000) / 1000}
+	if opts.JSON {
+		b, _ := json.MarshalIndent(summary, "", "  ")
+		_, err := fmt.Fprintf(opts.IO.Out, "%s\n", b)
+		return err
+	}
+	return table.Write(opts.IO.Out, table.ASCII, []string{"text", "tokens scored", "bytes", "perplexity", "bits/byte", "tokens/s"},
+		[][]string{{opts.Text, strconv.Itoa(sc.Tokens), strconv.Itoa(nbytes), fmt.Sprintf("%.4f", sc.Perplexity()),
+			fmt.Sprintf("%.4f", sc.BitsPerByte(nbytes)), fmt.Sprintf("%.0f", float64(len(pad)+len(tokens))/wall)}}, 1, 2, 3, 4, 5)
+}

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/eval"
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+)
+
+var (
+	tinyV4Once sync.Once
+	tinyV4Path string
+	tinyV4Err  string
+)
+
+// tinyV4GGUF converts the shared tiny RWKV-4 reference (GPT-NeoX
+// vocabulary) with the 20B tokenizer stored inside, once per test binary.
+func tinyV4GGUF(t *testing.T) string {
+	t.Helper()
+	pth := testutil.Shared(t, "reference", "tiny-v4-bf16.pth")
+	tok := testutil.Shared(t, "tokenizers", "20B_tokenizer.json")
+	tinyV4Once.Do(func() {
+		dir, err := os.MkdirTemp("", "rwkv-tools-eval-test")
+		if err != nil {
+			tinyV4Err = err.Error()
+			return
+		}
+		tinyV4Path = filepath.Join(dir, "tiny-v4.gguf")
+		var out, errOut bytes.Buffer
+		if code := Main([]string{"convert", pth, "-o", tinyV4Path, "--dtype", "f32", "--tokenizer", tok, "-q"}, strings.NewReader(""), &out, &errOut); code != 0 {
+			tinyV4Err = errOut.String()
+		}
+	})
+	if tinyV4Err != "" {
+		t.Fatal(tinyV4Err)
+	}
+	return tinyV4Path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tinyV4Path != "" {
+		os.RemoveAll(filepath.Dir(tinyV4Path))
+	}
+	os.Exit(code)
+}
+
+// TestEvalLambadaReference: the tiny v4 reference model on the first 300
+// LAMBADA documents gives ChatRWKV's per-document ll (within 1e-4) and
+// greedy flags, and the aggregate ppl and acc, with the default protocol
+// (pad "\n" = 187, separate encoding) — ../shared/reference/manifest.json
+// models[0].lambada.
+func TestEvalLambadaReference(t *testing.T) {
+	model := tinyV4GGUF(t)
+	var manifest struct {
+		Models []struct {
+			Lambada struct {
+				Examples []struct {
+					I       int     `json:"i"`
+					LL      float64 `json:"ll"`
+					Greedy  bool    `json:"greedy"`
+					Targets []int   `json:"target_tokens"`
+				} `json:"examples"`
+				PPL float64 `json:"ppl"`
+				Acc float64 `json:"acc"`
+			} `json:"lambada"`
+		} `json:"models"`
+	}
+	b, err := os.ReadFile(testutil.Shared(t, "reference", "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	ref := manifest.Models[0].Lambada
+	if len(ref.Examples) != 300 {
+		t.Fatalf("manifest has %d LAMBADA examples, want 300", len(ref.Examples))
+	}
+	run, err := evaluateTasks(context.Background(), &evalOptions{
+		IO: &IO{ErrOut: &bytes.Buffer{}}, Model: model, Tasks: []string{"lambada"},
+		DataDir: testutil.Shared(t, "data"), Limit: 300, Threads: 2, BootstrapIters: 0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := run.Results[0].Docs
+	worst := 0.0
+	for i, ex := range ref.Examples {
+		s := docs[ex.I].Scores[0]
+		if d := math.Abs(s.LL - ex.LL); d > 1e-4 || s.Greedy != ex.Greedy {
+			t.Errorf("doc %d: ll %.7f greedy %v, reference %.7f %v", i, s.LL, s.Greedy, ex.LL, ex.Greedy)
+		} else {
+			worst = max(worst, d)
+		}
+	}
+	m := run.Results[0].Metrics
+	if m[0].Name != "ppl" || math.Abs(m[0].Value-ref.PPL)/ref.PPL > 1e-4 || m[1].Value != ref.Acc {
+		t.Errorf("aggregate %+v, reference ppl %v acc %v", m, ref.PPL, ref.Acc)
+	}
+	t.Logf("300 documents: max |Δll| %.3g; ppl %.6g (reference %.6g), acc %v", worst, m[0].Value, ref.PPL, m[1].Value)
+}
+
+// TestEvalDeterministicWorkers: the results file's numbers and the samples
+// are identical for 1, 2 and 4 workers.
+func TestEvalDeterministicWorkers(t *testing.T) {
+	model := tinyV4GGUF(t)
+	data := testutil.Shared(t, "data")
+	var first []byte
+	for _, w := range []int{1, 2, 4} {
+		dir := t.TempDir()
+		errOut := &bytes.Buffer{}
+		opts := &evalOptions{IO: &IO{Out: &bytes.Buffer{}, ErrOut: errOut}, Model: model, Tasks: []string{"lambada_openai"},
+			DataDir: data, Limit: 40, Threads: w, BootstrapIters: 1000, Output: dir, LogSamples: true}
+		if err := runEval(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		rf, err := eval.ReadResults(filepath.Join(dir, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rf.Config.WallTimeSeconds = 0
+		got, _ := json.Marshal(rf)
+		samples, err := os.ReadFile(filepath.Join(dir, "samples_lambada_openai.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, samples...)
+		if first == nil {
+			first = got
+		} else if !bytes.Equal(first, got) {
+			t.Fatalf("%d workers: results/samples differ from 1 worker's", w)
+		}
+	}
+}
+
+// TestEvalCheckScoring: on the real engine, the shared-prefix scoring
+// equals scoring each request from scratch (the --check-scoring mode).
+func TestEvalCheckScoring(t *testing.T) {
+	model := tinyV4GGUF(t)
+	errOut := &bytes.Buffer{}
+	out := &bytes.Buffer{}
+	err := runEval(context.Background(), &evalOptions{IO: &IO{Out: out, ErrOut: errOut}, Model: model, Tasks: []string{"lambada"},
+		DataDir: testutil.Shared(t, "data"), Limit: 8, Threads: 2, CheckScoring: true, Quiet: true, BootstrapIters: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "check-scoring lambada_openai: 8 requests, max |Δll| ") {
+		t.Errorf("check-scoring report: %s", errOut)
+	}
+	if !strings.Contains(out.String(), "lambada_openai") || !strings.Contains(out.String(), "pad [187]") {
+		t.Errorf("table: %s", out)
+	}
+}
