@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -13,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -257,6 +255,14 @@ func runEval(ctx context.Context, opts *evalOptions) error {
 	if opts.LogSamples && opts.Output == "" {
 		return fmt.Errorf("--log-samples needs --output DIR")
 	}
+	if err := checkThreads(opts.Threads); err != nil {
+		return err
+	}
+	if opts.Output != "" {
+		if err := checkEvalOutputDir(opts); err != nil {
+			return err
+		}
+	}
 	r, err := evaluateTasks(ctx, opts)
 	if err != nil {
 		return err
@@ -270,12 +276,7 @@ func runEval(ctx context.Context, opts *evalOptions) error {
 		fmt.Fprintln(opts.IO.ErrOut, "skipped", s)
 	}
 	if opts.JSON {
-		b, err := json.MarshalIndent(r.File, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(opts.IO.Out, "%s\n", b)
-		return err
+		return writeJSON(opts.IO.Out, r.File)
 	}
 	return printEvalTable(opts.IO.Out, r)
 }
@@ -348,32 +349,45 @@ func evaluateTasks(ctx context.Context, opts *evalOptions) (*evalRun, error) {
 		all = append(all, loaded{t, docs, n})
 		total += len(docs)
 	}
-	prog := newProgress(opts.IO.ErrOut, opts.Quiet, total)
+	prog := newProgress(opts.IO, opts.Quiet, "eval", total, "documents")
+	defer prog.Done()
 	enc := eval.Encoder{Tok: lm.tok, Protocol: proto, Pad: pad}
+	base, baseTok := 0, int64(0)
 	for _, l := range all {
-		base, baseTok := prog.done, prog.tokens
 		res, err := eval.Evaluate(ctx, engineEvalModel{lm.m}, l.t, l.docs, eval.Options{
 			Encoder: enc, Workers: workers, BootstrapIters: opts.BootstrapIters, CheckScoring: opts.CheckScoring,
-			Progress: func(done int, tokens int64) { prog.update(l.t.Name, base+done, baseTok+tokens) },
+			Progress: func(done int, tokens int64) {
+				prog.Update(base+done, l.t.Name+", "+progressDetail(start, base+done, total, baseTok+tokens))
+			},
 		})
 		if err != nil {
-			prog.finish()
 			return nil, err
 		}
+		base, baseTok = base+len(l.docs), baseTok+res.Tokens
 		if c := res.Check; c != nil {
 			fmt.Fprintf(opts.IO.ErrOut, "check-scoring %s: %d requests, max |Δll| %.3g vs from-scratch scoring, %d greedy flags differ\n",
 				l.t.Name, c.Requests, c.MaxAbsLLDiff, c.GreedyMismatches)
 			if c.GreedyMismatches > 0 || c.MaxAbsLLDiff > 1e-4 {
-				prog.finish()
 				return nil, fmt.Errorf("%s: shared-prefix scoring differs from scoring from scratch (max |Δll| %.3g, %d greedy flags)", l.t.Name, c.MaxAbsLLDiff, c.GreedyMismatches)
 			}
 		}
 		run.Results = append(run.Results, res)
 		run.File.AddResult(res, l.original)
 	}
-	prog.finish()
 	run.File.Config.WallTimeSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
 	return run, nil
+}
+
+// checkEvalOutputDir creates --output's directory and checks, before any
+// work, that its files can be written and none is the model.
+func checkEvalOutputDir(opts *evalOptions) error {
+	if st, err := os.Stat(opts.Output); err == nil && !st.IsDir() {
+		return fmt.Errorf("--output %s is a file; --output names a directory for results.json and the samples", opts.Output)
+	}
+	if err := os.MkdirAll(opts.Output, 0o755); err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	return checkOutputs([]string{opts.Model}, outputFlag{"--output", filepath.Join(opts.Output, "results.json")})
 }
 
 // writeEvalOutput writes results.json (and the samples) into dir, each
@@ -421,59 +435,14 @@ func fmtMetric(name string, v float64) string {
 	return strconv.FormatFloat(v, 'f', 4, 64)
 }
 
-// progress reports documents done, tokens/s and ETA on stderr: one
-// rewritten line on a terminal, a plain line every few seconds otherwise.
-type progress struct {
-	mu       sync.Mutex
-	w        io.Writer
-	tty      bool
-	quiet    bool
-	total    int
-	done     int
-	tokens   int64
-	start    time.Time
-	last     time.Time
-	interval time.Duration
-}
-
-func newProgress(w io.Writer, quiet bool, total int) *progress {
-	p := &progress{w: w, quiet: quiet, total: total, start: time.Now(), interval: 10 * time.Second}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty, p.interval = true, 200*time.Millisecond
-		}
-	}
-	p.last = p.start
-	return p
-}
-
-func (p *progress) update(name string, done int, tokens int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done, p.tokens = done, tokens
-	if p.quiet || (time.Since(p.last) < p.interval && done != p.total) {
-		return
-	}
-	p.last = time.Now()
-	el := time.Since(p.start).Seconds()
+// progressDetail is the tokens/s and ETA shown beside the document count.
+func progressDetail(start time.Time, done, total int, tokens int64) string {
+	el := time.Since(start).Seconds()
 	eta := "?"
 	if done > 0 {
-		eta = (time.Duration(el/float64(done)*float64(p.total-done)) * time.Second).Round(time.Second).String()
+		eta = (time.Duration(el / float64(done) * float64(total-done) * float64(time.Second))).Round(time.Second).String()
 	}
-	line := fmt.Sprintf("%s: %d/%d documents, %.0f tokens/s, ETA %s", name, done, p.total, float64(tokens)/el, eta)
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-	} else {
-		fmt.Fprintln(p.w, line)
-	}
-}
-
-func (p *progress) finish() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.tty && !p.quiet {
-		fmt.Fprintln(p.w)
-	}
+	return fmt.Sprintf("%.0f tokens/s, ETA %s", float64(tokens)/max(el, 1e-9), eta)
 }
 
 // runEvalPPL scores a text file: token-level perplexity and bits per byte.
@@ -508,10 +477,12 @@ func runEvalPPL(ctx context.Context, opts *evalOptions) error {
 		scored = tokens[1:]
 	}
 	nbytes := len(lm.tok.DecodeBytes(scored))
-	prog := newProgress(opts.IO.ErrOut, opts.Quiet, len(pad)+len(tokens))
+	prog := newProgress(opts.IO, opts.Quiet, "ppl", len(pad)+len(tokens), "tokens")
 	start := time.Now()
-	sc, err := eval.ScoreText(ctx, engineEvalModel{lm.m}, pad, tokens, func(fed int) { prog.update("ppl", fed, int64(fed)) })
-	prog.finish()
+	sc, err := eval.ScoreText(ctx, engineEvalModel{lm.m}, pad, tokens, func(fed int) {
+		prog.Update(fed, progressDetail(start, fed, len(pad)+len(tokens), int64(fed)))
+	})
+	prog.Done()
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Text, err)
 	}
@@ -527,9 +498,7 @@ func runEvalPPL(ctx context.Context, opts *evalOptions) error {
 		Seconds     float64 `json:"seconds"`
 	}{opts.Text, sc.Tokens, nbytes, sc.NLL, sc.Perplexity(), sc.BitsPerByte(nbytes), append([]int{}, pad...), math.Round(wall*1000) / 1000}
 	if opts.JSON {
-		b, _ := json.MarshalIndent(summary, "", "  ")
-		_, err := fmt.Fprintf(opts.IO.Out, "%s\n", b)
-		return err
+		return writeJSON(opts.IO.Out, summary)
 	}
 	return table.Write(opts.IO.Out, table.ASCII, []string{"text", "tokens scored", "bytes", "perplexity", "bits/byte", "tokens/s"},
 		[][]string{{opts.Text, strconv.Itoa(sc.Tokens), strconv.Itoa(nbytes), fmt.Sprintf("%.4f", sc.Perplexity()),
