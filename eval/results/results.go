@@ -212,7 +212,12 @@ func parse(data []byte) (*File, error) {
 		if err := t.readMetrics(entry, directions[name], &filtered); err != nil {
 			return nil, fmt.Errorf("results[%q]: %w", name, err)
 		}
-		f.Tasks = append(f.Tasks, t)
+		if len(t.Metrics) > 0 { // v0.4 groups without an aggregate hold only an alias
+			f.Tasks = append(f.Tasks, t)
+		}
+	}
+	if len(f.Tasks) == 0 {
+		return nil, errors.New(`"results" holds no metric values`)
 	}
 	sort.Slice(f.Tasks, func(i, j int) bool { return f.Tasks[i].Name < f.Tasks[j].Name })
 
@@ -295,9 +300,6 @@ func (t *Task) readMetrics(entry map[string]json.RawMessage, better map[string]D
 		t.Metrics = append(t.Metrics, Metric{Name: name, Key: p.key, Value: p.value, Stderr: p.stderr, Better: dir})
 	}
 	sort.Slice(t.Metrics, func(i, j int) bool { return metricLess(t.Metrics[i].Name, t.Metrics[j].Name) })
-	if len(t.Metrics) == 0 {
-		return errors.New("no metric values")
-	}
 	return nil
 }
 
@@ -352,10 +354,10 @@ func IsFraction(name string) bool {
 	return false
 }
 
-// number decodes a metric value. It returns isNumber=false for the values a
-// harness writes when there is none ("N/A", null) and for non-numeric
-// fields; "NaN"/"Infinity" (Python's json spells them bare; pythonJSON
-// quotes them) become the float values.
+// number decodes a metric value. It returns isNumber=false for "N/A" (the
+// harness' "none") and for non-numeric fields; null is NaN (eval.Number
+// writes NaN and ±Inf as null), and "NaN"/"Infinity" (Python's json spells
+// them bare; pythonJSON quotes them) become the float values.
 func number(raw json.RawMessage) (float64, bool, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -374,6 +376,11 @@ func number(raw json.RawMessage) (float64, bool, error) {
 			return math.Inf(1), true, nil
 		case "-Infinity":
 			return math.Inf(-1), true, nil
+		}
+		return 0, false, nil
+	case 'n':
+		if string(raw) == "null" {
+			return math.NaN(), true, nil
 		}
 		return 0, false, nil
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
@@ -429,7 +436,7 @@ func (f *File) readMeta(top map[string]json.RawMessage) error {
 				f.NumFewshot = int(v)
 			}
 		}
-		if l, ok := cfg["limit"]; ok {
+		if l, ok := cfg["limit"]; ok && !isNull(l) {
 			v, isNum, err := number(l)
 			if err != nil || (isNum && !(v >= 0)) {
 				return fmt.Errorf(`"config.limit" must be null or a non-negative number, got %s`, bytes.TrimSpace(l))

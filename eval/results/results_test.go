@@ -144,6 +144,12 @@ func TestReadShapes(t *testing.T) {
 					t.Errorf("%+v", f)
 				}
 			}},
+		{"null is NaN; a group with only an alias is skipped", `{"results": {"mmlu_humanities": {"alias": " - humanities"}, "piqa": {"acc": null, "acc_stderr": null}}}`,
+			func(t *testing.T, f *File) {
+				if len(f.Tasks) != 1 || !math.IsNaN(f.Tasks[0].Metrics[0].Value) || f.Tasks[0].Metrics[0].HasStderr() {
+					t.Errorf("%+v", f.Tasks)
+				}
+			}},
 		{"BOM and stderr without metric", "\xef\xbb\xbf" + `{"results": {"piqa": {"acc": 0.6, "acc_norm_stderr": 0.1}}}`,
 			func(t *testing.T, f *File) {
 				if len(f.Task("piqa").Metrics) != 1 {
@@ -171,7 +177,7 @@ func TestReadMalformed(t *testing.T) {
 		{"empty results", `{"results": {}}`, `"results" is empty`},
 		{"results not object", `{"results": [1]}`, `"results" must map task names`},
 		{"task not object", `{"results": {"piqa": 0.6}}`, `"results" must map task names`},
-		{"no metric values", `{"results": {"piqa": {"alias": "piqa", "acc": "N/A"}}}`, `results["piqa"]: no metric values`},
+		{"no metric values", `{"results": {"piqa": {"alias": "piqa", "acc": "N/A"}}}`, `"results" holds no metric values`},
 		{"negative stderr", `{"results": {"piqa": {"acc": 0.6, "acc_stderr": -0.1}}}`, "cannot be negative"},
 		{"number out of range", `{"results": {"piqa": {"acc": 1e999}}}`, "out of range"},
 		{"alias not string", `{"results": {"piqa": {"acc": 0.6, "alias": 3}}}`, `"alias" must be a string`},

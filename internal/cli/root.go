@@ -46,7 +46,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "rwkv-tools:", err)
-		return 1
+		return exitCode(err)
 	}
 	return 0
 }
@@ -54,6 +54,34 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // interruptSignals stop a command cleanly. SIGKILL cannot be caught: it can
 // leave a hidden ".NAME.tmp*" file, which the next write to NAME removes.
 var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// exitError gives an error an exit status other than 1, e.g. check's 2 for
+// a usage error or an unreadable input (distinct from 1, "the check ran and
+// failed"). Wrap with withExitCode.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withExitCode makes Main exit with code when it returns err (nil stays nil).
+func withExitCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// exitCode is the status for an error: its exitError code, else 1.
+func exitCode(err error) int {
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return 1
+}
 
 // NewRootCmd builds the command tree.
 func NewRootCmd(io *IO) *cobra.Command {
@@ -77,6 +105,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newQuantizeCmd(io, nil),
 		newCompareCmd(io, nil),
 		newEvalCmd(io, nil),
+		newCheckCmd(io, nil),
 	)
 	return root
 }
