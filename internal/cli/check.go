@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -98,7 +97,7 @@ and exits 0.`,
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when a baseline task or metric is missing from RESULTS")
 	f.BoolVar(&opts.IgnoreMismatch, "ignore-mismatch", false, "compare despite a different protocol, tokenizer, few-shot count or limit")
 	f.BoolVar(&opts.UpdateBaseline, "update-baseline", false, "copy RESULTS over BASELINE (atomically) after printing the comparison")
-	f.BoolVar(&opts.JSON, "json", false, "print the comparison as JSON on stdout")
+	addJSONFlag(cmd, &opts.JSON)
 	return cmd
 }
 
@@ -207,8 +206,10 @@ func runCheck(o *checkOptions) error {
 	if err != nil {
 		return withExitCode(exitUsage, fmt.Errorf("cannot read results: %w", err))
 	}
-	if o.UpdateBaseline && sameExistingFile(o.Results, o.Baseline) {
-		return withExitCode(exitUsage, fmt.Errorf("--update-baseline: %s and %s are the same file", o.Results, o.Baseline))
+	if o.UpdateBaseline {
+		if err := checkOutputs([]string{o.Results}, outputFlag{Flag: "--baseline", Path: o.Baseline}); err != nil {
+			return withExitCode(exitUsage, fmt.Errorf("--update-baseline: %w", err))
+		}
 	}
 	base, err := results.Read(o.Baseline)
 	if err != nil {
@@ -525,14 +526,7 @@ func fmtAllowed(r checkRow) string {
 	return fmt.Sprintf("%+.4f (%s)", *r.Allowed, r.Rule)
 }
 
-func writeCheckJSON(o *checkOptions, rep *checkReport) error {
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = o.IO.Out.Write(append(b, '\n'))
-	return err
-}
+func writeCheckJSON(o *checkOptions, rep *checkReport) error { return writeJSON(o.IO.Out, rep) }
 
 // readResultsFile reads a results file, keeping its bytes for
 // --update-baseline (what was checked is exactly what gets written).
@@ -558,11 +552,4 @@ func writeBaseline(path string, b []byte) error {
 		_, err := f.Write(b)
 		return err
 	})
-}
-
-// sameExistingFile reports whether two paths name one existing file.
-func sameExistingFile(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }

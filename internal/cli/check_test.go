@@ -161,7 +161,7 @@ func TestCheckUnreadable(t *testing.T) {
 		{[]string{"check", filepath.Join(dir, "none.json"), "--baseline", good}, "cannot read results"},
 		{[]string{"check", good}, "--baseline is required"},
 		{[]string{"check", good, good, "--baseline", good}, "check takes one RESULTS file"},
-		{[]string{"check", good, "--baseline", good, "--update-baseline"}, "are the same file"},
+		{[]string{"check", good, "--baseline", good, "--update-baseline"}, "would destroy the input"},
 	} {
 		out, errOut, code := run(t, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {
