@@ -82,15 +82,76 @@ type Dims struct {
 
 	// GPT-NeoX only: attention heads (head size Embd/Heads).
 	Heads int
+
+	// Layout of the RWKV-6/7 tensors (the zero value is llama.cpp's, the
+	// one convert writes; rwkv4 and rwkv5 have a single layout).
+	Layout Layout
+}
+
+// Layout is one way of laying out an architecture's tensors in GGUF. The
+// layouts of one architecture hold the same values under other names and
+// shapes; the engine reads every layout through the same logical names
+// (Tensor.Parts), so a layout is a mapping, not another code path.
+type Layout int
+
+const (
+	// LayoutLlamaCpp is llama.cpp's converter layout (convert_hf_to_gguf.py
+	// Rwkv6Model/Rwkv7Model): the token-shift vectors fused into
+	// time_mix_lerp_fused (rwkv6: w,k,v,r,g; rwkv7: r,w,k,v,a,g), rwkv7's
+	// time_mix_r_k 1-D (C) and rwkv7 layer 0 carrying time_mix_v0/v1/v2
+	// (copies of a0/a1/a2, never read). What convert writes.
+	LayoutLlamaCpp Layout = iota
+	// LayoutRWKVTools1 is what rwkv-tools wrote before it followed
+	// llama.cpp's converter: separate time_mix_lerp_* vectors, rwkv7's
+	// time_mix_r_k (H, N) and no layer-0 time_mix_v0/v1/v2. Still read.
+	LayoutRWKVTools1
+)
+
+func (l Layout) String() string {
+	switch l {
+	case LayoutLlamaCpp:
+		return "llama.cpp"
+	case LayoutRWKVTools1:
+		return "rwkv-tools-1"
+	}
+	return fmt.Sprintf("Layout(%d)", int(l))
+}
+
+// FusedLerp is the per-block GGUF name suffix of llama.cpp's fused
+// token-shift tensor; its presence on block 0 marks LayoutLlamaCpp.
+const FusedLerp = "time_mix_lerp_fused.weight"
+
+// DetectLayout tells a file's layout of archName from its tensor names
+// (has reports whether the file holds a tensor).
+func DetectLayout(archName string, has func(name string) bool) Layout {
+	if (archName == RWKV6 || archName == RWKV7) && !has(LayerName(0, FusedLerp)) {
+		return LayoutRWKVTools1
+	}
+	return LayoutLlamaCpp
 }
 
 // Tensor describes one tensor of an architecture.
 type Tensor struct {
 	Name   string  // GGUF name, e.g. "blk.3.time_mix_key.weight"
-	Source string  // BlinkDL key, e.g. "blocks.3.att.key.weight"
+	Source string  // BlinkDL key, e.g. "blocks.3.att.key.weight" ("" for a fused tensor)
 	Shape  []int64 // PyTorch order (rows first); GGUF dims are the reverse
 	Role   Role
 	Layer  int // block index, or -1 for global tensors
+
+	// Parts lists, for a fused tensor, the (C) vectors stacked in it, first
+	// row first: Shape is (len(Parts), 1, 1, C).
+	Parts []Part
+	// SourceShape is the checkpoint's shape when it differs from Shape by
+	// more than size-1 dims and a LoRA's transposition (rwkv7's r_k, stored
+	// 1-D (C) from (H, N)); nil otherwise.
+	SourceShape []int64
+}
+
+// Part is one row of a fused tensor: its logical GGUF name (the name it has
+// as a separate tensor in LayoutRWKVTools1, the name the engine asks for)
+// and its checkpoint key.
+type Part struct {
+	Name, Source string
 }
 
 // GGUFDims returns the shape in GGUF order (fastest-varying first).
@@ -105,14 +166,22 @@ func (t Tensor) GGUFDims() []uint64 {
 // Key returns the fully qualified metadata key "<arch>.<name>".
 func Key(archName, name string) string { return archName + "." + name }
 
-// Metadata key suffixes shared by the architectures (llama.cpp's names).
+// Metadata key suffixes shared by the architectures (llama.cpp's names,
+// src/llama-arch.cpp LLM_KV_NAMES).
 const (
 	KeyVocabSize      = "vocab_size"
 	KeyEmbeddingLen   = "embedding_length"
 	KeyBlockCount     = "block_count"
 	KeyFeedForwardLen = "feed_forward_length"
-	KeyLayerNormEps   = "layer_norm_epsilon"
+	KeyLayerNormEps   = "attention.layer_norm_epsilon"
+	// KeyLayerNormEpsRWKVTools1 is the LayerNorm epsilon key of
+	// LayoutRWKVTools1 files (llama.cpp does not read it).
+	KeyLayerNormEpsRWKVTools1 = "layer_norm_epsilon"
 )
+
+// ContextLength is the <arch>.context_length (KeyContextLen) llama.cpp's converter writes
+// for RWKV ("RWKV isn't context limited"): 1048576.
+const ContextLength = 1 << 20
 
 // RWKV-7 metadata key suffixes (llama.cpp's names).
 const (
@@ -128,6 +197,11 @@ const (
 const (
 	KeyTimeMixExtraDim   = "time_mix_extra_dim"
 	KeyTimeDecayExtraDim = "time_decay_extra_dim"
+	// KeyRescaleEvery: when n > 0, the residual is halved after every n-th
+	// block and the blocks' time_mix_output and channel_mix_value are
+	// divided by 2^(l/n) (llama.cpp's converter for Hugging Face RWKV-6
+	// with rescale_every). Optional; convert writes 0.
+	KeyRescaleEvery = "rescale_every_n_layers"
 )
 
 // RWKV-5 metadata key suffix: false for RWKV-5.0 (no att.gate tensor).
@@ -226,6 +300,35 @@ type layerSpec struct {
 	role         Role
 }
 
+// rowSpec is a layerSpec that may depend on the layout (RWKV-6/7 tables).
+type rowSpec struct {
+	name, source string
+	shape        func(d Dims) []int64
+	role         Role
+	// only, when set, is the one layout the row belongs to.
+	only *Layout
+	// parts are the (name, source) suffixes of a fused tensor's rows.
+	parts []Part
+	// from is the checkpoint shape when it is not shape (see SourceShape).
+	from func(d Dims) []int64
+}
+
+var (
+	llamaCppOnly   = ptr(LayoutLlamaCpp)
+	rwkvTools1Only = ptr(LayoutRWKVTools1)
+)
+
+func ptr(l Layout) *Layout { return &l }
+
+// rows lifts a layout-independent table.
+func rows(ls []layerSpec) []rowSpec {
+	out := make([]rowSpec, len(ls))
+	for i, l := range ls {
+		out[i] = rowSpec{name: l.name, source: l.source, shape: l.shape, role: l.role}
+	}
+	return out
+}
+
 func vecC(d Dims) []int64  { return []int64{int64(d.Embd)} }
 func matCC(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.Embd)} }
 func matFC(d Dims) []int64 { return []int64{int64(d.FFN), int64(d.Embd)} }
@@ -234,34 +337,44 @@ func matCF(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.FFN)} }
 // modelTensors lists the embedding and ln0, then every block's rows of
 // layer (less those skip refuses; then extra's tensors, if any), then the
 // output norm and head.
-func modelTensors(d Dims, layer []layerSpec, skip func(l int, s layerSpec) bool, extra func(l int) []Tensor) []Tensor {
+func modelTensors(d Dims, layer []rowSpec, skip func(l int, s rowSpec) bool, extra func(l int) []Tensor) []Tensor {
 	V, C := int64(d.Vocab), int64(d.Embd)
 	ts := []Tensor{
-		{"token_embd.weight", "emb.weight", []int64{V, C}, Embedding, -1},
-		{"token_embd_norm.weight", "blocks.0.ln0.weight", []int64{C}, Vector, -1},
-		{"token_embd_norm.bias", "blocks.0.ln0.bias", []int64{C}, Vector, -1},
+		{Name: "token_embd.weight", Source: "emb.weight", Shape: []int64{V, C}, Role: Embedding, Layer: -1},
+		{Name: "token_embd_norm.weight", Source: "blocks.0.ln0.weight", Shape: []int64{C}, Role: Vector, Layer: -1},
+		{Name: "token_embd_norm.bias", Source: "blocks.0.ln0.bias", Shape: []int64{C}, Role: Vector, Layer: -1},
 	}
 	for l := 0; l < d.Layers; l++ {
 		for _, s := range layer {
-			if skip != nil && skip(l, s) {
+			if (skip != nil && skip(l, s)) || (s.only != nil && *s.only != d.Layout) {
 				continue
 			}
-			ts = append(ts, Tensor{
+			t := Tensor{
 				Name:   fmt.Sprintf("blk.%d.%s", l, s.name),
 				Source: fmt.Sprintf("blocks.%d.%s", l, s.source),
 				Shape:  s.shape(d),
 				Role:   s.role,
 				Layer:  l,
-			})
+			}
+			if s.source == "" {
+				t.Source = ""
+			}
+			for _, p := range s.parts {
+				t.Parts = append(t.Parts, Part{LayerName(l, p.Name), fmt.Sprintf("blocks.%d.%s", l, p.Source)})
+			}
+			if s.from != nil {
+				t.SourceShape = s.from(d)
+			}
+			ts = append(ts, t)
 		}
 		if extra != nil {
 			ts = append(ts, extra(l)...)
 		}
 	}
 	return append(ts,
-		Tensor{"output_norm.weight", "ln_out.weight", []int64{C}, Vector, -1},
-		Tensor{"output_norm.bias", "ln_out.bias", []int64{C}, Vector, -1},
-		Tensor{"output.weight", "head.weight", []int64{V, C}, Head, -1},
+		Tensor{Name: "output_norm.weight", Source: "ln_out.weight", Shape: []int64{C}, Role: Vector, Layer: -1},
+		Tensor{Name: "output_norm.bias", Source: "ln_out.bias", Shape: []int64{C}, Role: Vector, Layer: -1},
+		Tensor{Name: "output.weight", Source: "head.weight", Shape: []int64{V, C}, Role: Head, Layer: -1},
 	)
 }
 
@@ -289,7 +402,7 @@ var rwkv4Layer = []layerSpec{
 	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
 }
 
-func rwkv4Tensors(d Dims) []Tensor { return modelTensors(d, rwkv4Layer, nil, nil) }
+func rwkv4Tensors(d Dims) []Tensor { return modelTensors(d, rows(rwkv4Layer), nil, nil) }
 
 // rwkv5Layer is the RWKV-5 block (docs/ARCHITECTURES.md §5). μ is the
 // weight on the current token, as in RWKV-4. The decay and bonus are
@@ -323,10 +436,10 @@ var rwkv5Layer = []layerSpec{
 }
 
 func rwkv5Tensors(d Dims) []Tensor {
-	skip := func(_ int, s layerSpec) bool {
+	skip := func(_ int, s rowSpec) bool {
 		return d.NoGate && (s.name == "time_mix_mu_g.weight" || s.name == "time_mix_gate.weight")
 	}
-	return modelTensors(d, rwkv5Layer, skip, nil)
+	return modelTensors(d, rows(rwkv5Layer), skip, nil)
 }
 
 func headNN(d Dims) []int64 { return []int64{int64(d.Embd / d.HeadSize), int64(d.HeadSize)} }
@@ -337,35 +450,51 @@ func headNN(d Dims) []int64 { return []int64{int64(d.Embd / d.HeadSize), int64(d
 // them [in][out]: the converter transposes them; time_maa_w2 (5, Dm, C)
 // becomes (5, C, Dm), five [out][in] slices in the order w, k, v, r, g).
 // time_decay stays raw (the decay is computed per token).
-var rwkv6Layer = []layerSpec{
-	{"attn_norm.weight", "ln1.weight", vecC, Vector},
-	{"attn_norm.bias", "ln1.bias", vecC, Vector},
-	{"time_mix_lerp_x.weight", "att.time_maa_x", vecC, Vector},
-	{"time_mix_lerp_w.weight", "att.time_maa_w", vecC, Vector},
-	{"time_mix_lerp_k.weight", "att.time_maa_k", vecC, Vector},
-	{"time_mix_lerp_v.weight", "att.time_maa_v", vecC, Vector},
-	{"time_mix_lerp_r.weight", "att.time_maa_r", vecC, Vector},
-	{"time_mix_lerp_g.weight", "att.time_maa_g", vecC, Vector},
-	{"time_mix_w1.weight", "att.time_maa_w1", func(d Dims) []int64 { return []int64{int64(5 * d.MixLora), int64(d.Embd)} }, Lora},
-	{"time_mix_w2.weight", "att.time_maa_w2", func(d Dims) []int64 { return []int64{5, int64(d.Embd), int64(d.MixLora)} }, Lora},
-	{"time_mix_decay.weight", "att.time_decay", vecC, Vector},
-	{"time_mix_decay_w1.weight", "att.time_decay_w1", func(d Dims) []int64 { return []int64{int64(d.DecayLora), int64(d.Embd)} }, Lora},
-	{"time_mix_decay_w2.weight", "att.time_decay_w2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.DecayLora)} }, Lora},
-	{"time_mix_first.weight", "att.time_faaaa", headNN, Vector},
-	{"time_mix_key.weight", "att.key.weight", matCC, Projection},
-	{"time_mix_value.weight", "att.value.weight", matCC, Projection},
-	{"time_mix_receptance.weight", "att.receptance.weight", matCC, Projection},
-	{"time_mix_gate.weight", "att.gate.weight", matCC, Projection},
-	{"time_mix_output.weight", "att.output.weight", matCC, Projection},
-	{"time_mix_ln.weight", "att.ln_x.weight", vecC, Vector},
-	{"time_mix_ln.bias", "att.ln_x.bias", vecC, Vector},
-	{"attn_norm_2.weight", "ln2.weight", vecC, Vector},
-	{"attn_norm_2.bias", "ln2.bias", vecC, Vector},
-	{"channel_mix_lerp_k.weight", "ffn.time_maa_k", vecC, Vector},
-	{"channel_mix_lerp_r.weight", "ffn.time_maa_r", vecC, Vector},
-	{"channel_mix_key.weight", "ffn.key.weight", matFC, Projection},
-	{"channel_mix_receptance.weight", "ffn.receptance.weight", matCC, Projection},
-	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
+var rwkv6Layer = []rowSpec{
+	{name: "attn_norm.weight", source: "ln1.weight", shape: vecC, role: Vector},
+	{name: "attn_norm.bias", source: "ln1.bias", shape: vecC, role: Vector},
+	{name: "time_mix_lerp_x.weight", source: "att.time_maa_x", shape: vecC, role: Vector},
+	// llama.cpp stacks the other five in the order of the LoRA slices
+	// (convert_hf_to_gguf.py Rwkv6Model.modify_tensors: torch.stack of
+	// lerp_w, k, v, r, g, each unsqueezed to (1, 1, C)).
+	{name: FusedLerp, shape: fused(5), role: Vector, only: llamaCppOnly, parts: rwkv6LerpParts},
+	{name: "time_mix_lerp_w.weight", source: "att.time_maa_w", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_k.weight", source: "att.time_maa_k", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_v.weight", source: "att.time_maa_v", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_r.weight", source: "att.time_maa_r", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_g.weight", source: "att.time_maa_g", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_w1.weight", source: "att.time_maa_w1", shape: func(d Dims) []int64 { return []int64{int64(5 * d.MixLora), int64(d.Embd)} }, role: Lora},
+	{name: "time_mix_w2.weight", source: "att.time_maa_w2", shape: func(d Dims) []int64 { return []int64{5, int64(d.Embd), int64(d.MixLora)} }, role: Lora},
+	{name: "time_mix_decay.weight", source: "att.time_decay", shape: vecC, role: Vector},
+	{name: "time_mix_decay_w1.weight", source: "att.time_decay_w1", shape: func(d Dims) []int64 { return []int64{int64(d.DecayLora), int64(d.Embd)} }, role: Lora},
+	{name: "time_mix_decay_w2.weight", source: "att.time_decay_w2", shape: func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.DecayLora)} }, role: Lora},
+	{name: "time_mix_first.weight", source: "att.time_faaaa", shape: headNN, role: Vector},
+	{name: "time_mix_key.weight", source: "att.key.weight", shape: matCC, role: Projection},
+	{name: "time_mix_value.weight", source: "att.value.weight", shape: matCC, role: Projection},
+	{name: "time_mix_receptance.weight", source: "att.receptance.weight", shape: matCC, role: Projection},
+	{name: "time_mix_gate.weight", source: "att.gate.weight", shape: matCC, role: Projection},
+	{name: "time_mix_output.weight", source: "att.output.weight", shape: matCC, role: Projection},
+	{name: "time_mix_ln.weight", source: "att.ln_x.weight", shape: vecC, role: Vector},
+	{name: "time_mix_ln.bias", source: "att.ln_x.bias", shape: vecC, role: Vector},
+	{name: "attn_norm_2.weight", source: "ln2.weight", shape: vecC, role: Vector},
+	{name: "attn_norm_2.bias", source: "ln2.bias", shape: vecC, role: Vector},
+	{name: "channel_mix_lerp_k.weight", source: "ffn.time_maa_k", shape: vecC, role: Vector},
+	{name: "channel_mix_lerp_r.weight", source: "ffn.time_maa_r", shape: vecC, role: Vector},
+	{name: "channel_mix_key.weight", source: "ffn.key.weight", shape: matFC, role: Projection},
+	{name: "channel_mix_receptance.weight", source: "ffn.receptance.weight", shape: matCC, role: Projection},
+	{name: "channel_mix_value.weight", source: "ffn.value.weight", shape: matCF, role: Projection},
+}
+
+var rwkv6LerpParts = []Part{
+	{"time_mix_lerp_w.weight", "att.time_maa_w"}, {"time_mix_lerp_k.weight", "att.time_maa_k"},
+	{"time_mix_lerp_v.weight", "att.time_maa_v"}, {"time_mix_lerp_r.weight", "att.time_maa_r"},
+	{"time_mix_lerp_g.weight", "att.time_maa_g"},
+}
+
+// fused is the shape (n, 1, 1, C) of a fused token-shift tensor (GGUF dims
+// {C, 1, 1, n}, llama.cpp's create_tensor of time_mix_lerp_fused).
+func fused(n int64) func(d Dims) []int64 {
+	return func(d Dims) []int64 { return []int64{n, 1, 1, int64(d.Embd)} }
 }
 
 // RWKV6StateTensor is the per-block GGUF name suffix of a state-tuned
@@ -379,8 +508,8 @@ func rwkv6Tensors(d Dims) []Tensor {
 		// is [h][value][key]: the converter transposes it).
 		H, N := int64(d.Embd/d.HeadSize), int64(d.HeadSize)
 		extra = func(l int) []Tensor {
-			return []Tensor{{fmt.Sprintf("blk.%d.%s", l, RWKV6StateTensor), fmt.Sprintf("blocks.%d.att.time_state", l),
-				[]int64{H, N, N}, Vector, l}}
+			return []Tensor{{Name: LayerName(l, RWKV6StateTensor), Source: fmt.Sprintf("blocks.%d.att.time_state", l),
+				Shape: []int64{H, N, N}, Role: Vector, Layer: l}}
 		}
 	}
 	return modelTensors(d, rwkv6Layer, nil, extra)
@@ -391,53 +520,95 @@ func rwkv6Tensors(d Dims) []Tensor {
 // separate vectors; LoRA matrices are stored [out][in] like every other
 // matrix (BlinkDL keeps them [in][out]: the converter transposes them).
 // Layer 0 has no value-residual tensors (v0/v1/v2; see Unused).
-var rwkv7Layer = []layerSpec{
-	{"attn_norm.weight", "ln1.weight", vecC, Vector},
-	{"attn_norm.bias", "ln1.bias", vecC, Vector},
-	{"time_mix_lerp_r.weight", "att.x_r", vecC, Vector},
-	{"time_mix_lerp_w.weight", "att.x_w", vecC, Vector},
-	{"time_mix_lerp_k.weight", "att.x_k", vecC, Vector},
-	{"time_mix_lerp_v.weight", "att.x_v", vecC, Vector},
-	{"time_mix_lerp_a.weight", "att.x_a", vecC, Vector},
-	{"time_mix_lerp_g.weight", "att.x_g", vecC, Vector},
-	{"time_mix_w0.weight", "att.w0", vecC, Vector},
-	{"time_mix_w1.weight", "att.w1", func(d Dims) []int64 { return []int64{int64(d.DecayLora), int64(d.Embd)} }, Lora},
-	{"time_mix_w2.weight", "att.w2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.DecayLora)} }, Lora},
-	{"time_mix_a0.weight", "att.a0", vecC, Vector},
-	{"time_mix_a1.weight", "att.a1", func(d Dims) []int64 { return []int64{int64(d.ICLRLora), int64(d.Embd)} }, Lora},
-	{"time_mix_a2.weight", "att.a2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.ICLRLora)} }, Lora},
-	{"time_mix_v0.weight", "att.v0", vecC, Vector},
-	{"time_mix_v1.weight", "att.v1", func(d Dims) []int64 { return []int64{int64(d.ValueLora), int64(d.Embd)} }, Lora},
-	{"time_mix_v2.weight", "att.v2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.ValueLora)} }, Lora},
-	{"time_mix_g1.weight", "att.g1", func(d Dims) []int64 { return []int64{int64(d.GateLora), int64(d.Embd)} }, Lora},
-	{"time_mix_g2.weight", "att.g2", func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.GateLora)} }, Lora},
-	{"time_mix_k_k.weight", "att.k_k", vecC, Vector},
-	{"time_mix_k_a.weight", "att.k_a", vecC, Vector},
-	{"time_mix_r_k.weight", "att.r_k", func(d Dims) []int64 { return []int64{int64(d.Embd / d.HeadSize), int64(d.HeadSize)} }, Vector},
-	{"time_mix_receptance.weight", "att.receptance.weight", matCC, Projection},
-	{"time_mix_key.weight", "att.key.weight", matCC, Projection},
-	{"time_mix_value.weight", "att.value.weight", matCC, Projection},
-	{"time_mix_output.weight", "att.output.weight", matCC, Projection},
-	{"time_mix_ln.weight", "att.ln_x.weight", vecC, Vector},
-	{"time_mix_ln.bias", "att.ln_x.bias", vecC, Vector},
-	{"attn_norm_2.weight", "ln2.weight", vecC, Vector},
-	{"attn_norm_2.bias", "ln2.bias", vecC, Vector},
-	{"channel_mix_lerp_k.weight", "ffn.x_k", vecC, Vector},
-	{"channel_mix_key.weight", "ffn.key.weight", matFC, Projection},
-	{"channel_mix_value.weight", "ffn.value.weight", matCF, Projection},
+var rwkv7Layer = []rowSpec{
+	{name: "attn_norm.weight", source: "ln1.weight", shape: vecC, role: Vector},
+	{name: "attn_norm.bias", source: "ln1.bias", shape: vecC, role: Vector},
+	// llama.cpp stacks the six in the order r, w, k, v, a, g
+	// (convert_hf_to_gguf.py Rwkv7Model.modify_tensors, lerp_list).
+	{name: FusedLerp, shape: fused(6), role: Vector, only: llamaCppOnly, parts: rwkv7LerpParts},
+	{name: "time_mix_lerp_r.weight", source: "att.x_r", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_w.weight", source: "att.x_w", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_k.weight", source: "att.x_k", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_v.weight", source: "att.x_v", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_a.weight", source: "att.x_a", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_lerp_g.weight", source: "att.x_g", shape: vecC, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_w0.weight", source: "att.w0", shape: vecC, role: Vector},
+	{name: "time_mix_w1.weight", source: "att.w1", shape: func(d Dims) []int64 { return []int64{int64(d.DecayLora), int64(d.Embd)} }, role: Lora},
+	{name: "time_mix_w2.weight", source: "att.w2", shape: func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.DecayLora)} }, role: Lora},
+	{name: "time_mix_a0.weight", source: "att.a0", shape: vecC, role: Vector},
+	{name: "time_mix_a1.weight", source: "att.a1", shape: func(d Dims) []int64 { return []int64{int64(d.ICLRLora), int64(d.Embd)} }, role: Lora},
+	{name: "time_mix_a2.weight", source: "att.a2", shape: func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.ICLRLora)} }, role: Lora},
+	{name: "time_mix_v0.weight", source: "att.v0", shape: vecC, role: Vector},
+	{name: "time_mix_v1.weight", source: "att.v1", shape: func(d Dims) []int64 { return []int64{int64(d.ValueLora), int64(d.Embd)} }, role: Lora},
+	{name: "time_mix_v2.weight", source: "att.v2", shape: func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.ValueLora)} }, role: Lora},
+	{name: "time_mix_g1.weight", source: "att.g1", shape: func(d Dims) []int64 { return []int64{int64(d.GateLora), int64(d.Embd)} }, role: Lora},
+	{name: "time_mix_g2.weight", source: "att.g2", shape: func(d Dims) []int64 { return []int64{int64(d.Embd), int64(d.GateLora)} }, role: Lora},
+	{name: "time_mix_k_k.weight", source: "att.k_k", shape: vecC, role: Vector},
+	{name: "time_mix_k_a.weight", source: "att.k_a", shape: vecC, role: Vector},
+	// llama.cpp: 1-D (C) (convert_hf_to_gguf.py flattens r_k).
+	{name: "time_mix_r_k.weight", source: "att.r_k", shape: vecC, role: Vector, only: llamaCppOnly, from: headNN},
+	{name: "time_mix_r_k.weight", source: "att.r_k", shape: headNN, role: Vector, only: rwkvTools1Only},
+	{name: "time_mix_receptance.weight", source: "att.receptance.weight", shape: matCC, role: Projection},
+	{name: "time_mix_key.weight", source: "att.key.weight", shape: matCC, role: Projection},
+	{name: "time_mix_value.weight", source: "att.value.weight", shape: matCC, role: Projection},
+	{name: "time_mix_output.weight", source: "att.output.weight", shape: matCC, role: Projection},
+	{name: "time_mix_ln.weight", source: "att.ln_x.weight", shape: vecC, role: Vector},
+	{name: "time_mix_ln.bias", source: "att.ln_x.bias", shape: vecC, role: Vector},
+	{name: "attn_norm_2.weight", source: "ln2.weight", shape: vecC, role: Vector},
+	{name: "attn_norm_2.bias", source: "ln2.bias", shape: vecC, role: Vector},
+	{name: "channel_mix_lerp_k.weight", source: "ffn.x_k", shape: vecC, role: Vector},
+	{name: "channel_mix_key.weight", source: "ffn.key.weight", shape: matFC, role: Projection},
+	{name: "channel_mix_value.weight", source: "ffn.value.weight", shape: matCF, role: Projection},
+}
+
+var rwkv7LerpParts = []Part{
+	{"time_mix_lerp_r.weight", "att.x_r"}, {"time_mix_lerp_w.weight", "att.x_w"},
+	{"time_mix_lerp_k.weight", "att.x_k"}, {"time_mix_lerp_v.weight", "att.x_v"},
+	{"time_mix_lerp_a.weight", "att.x_a"}, {"time_mix_lerp_g.weight", "att.x_g"},
 }
 
 func rwkv7Tensors(d Dims) []Tensor {
-	skip := func(l int, s layerSpec) bool {
+	skip := func(l int, s rowSpec) bool {
 		// layer 0 has no value residual
 		return l == 0 && strings.HasPrefix(s.name, "time_mix_v") && s.name != "time_mix_value.weight"
 	}
-	return modelTensors(d, rwkv7Layer, skip, nil)
+	var extra func(l int) []Tensor
+	if d.Layout == LayoutLlamaCpp {
+		// llama.cpp requires layer 0's v0/v1/v2 with a1/a2's shapes
+		// (llama_model_rwkv7::load_arch_tensors, "actually not used") and
+		// its converter fills them with copies of a0/a1/a2
+		// (Rwkv7Model.modify_tensors, "dummy v0/v1/v2 on first layer").
+		C, Da := int64(d.Embd), int64(d.ICLRLora)
+		extra = func(l int) []Tensor {
+			if l != 0 {
+				return nil
+			}
+			return []Tensor{
+				{Name: LayerName(0, "time_mix_v0.weight"), Source: "blocks.0.att.a0", Shape: []int64{C}, Role: Vector, Layer: 0},
+				{Name: LayerName(0, "time_mix_v1.weight"), Source: "blocks.0.att.a1", Shape: []int64{Da, C}, Role: Lora, Layer: 0},
+				{Name: LayerName(0, "time_mix_v2.weight"), Source: "blocks.0.att.a2", Shape: []int64{C, Da}, Role: Lora, Layer: 0},
+			}
+		}
+	}
+	return modelTensors(d, rwkv7Layer, skip, extra)
 }
 
 // LayerName returns the GGUF name of a per-block tensor, e.g.
 // LayerName(3, "time_mix_key.weight").
 func LayerName(layer int, suffix string) string { return fmt.Sprintf("blk.%d.%s", layer, suffix) }
+
+// FindPart returns the fused tensor of ts that holds the logical vector
+// name (e.g. "blk.3.time_mix_lerp_k.weight") and its row.
+func FindPart(ts []Tensor, name string) (Tensor, int, bool) {
+	for _, t := range ts {
+		for i, p := range t.Parts {
+			if p.Name == name {
+				return t, i, true
+			}
+		}
+	}
+	return Tensor{}, 0, false
+}
 
 // Find returns the tensor named name (GGUF name) in ts.
 func Find(ts []Tensor, name string) (Tensor, bool) {
@@ -503,7 +674,7 @@ var gptneoxLayer = []layerSpec{
 
 func gptneoxTensors(d Dims) []Tensor {
 	V, C := int64(d.Vocab), int64(d.Embd)
-	ts := []Tensor{{"token_embd.weight", "gpt_neox.embed_in.weight", []int64{V, C}, Embedding, -1}}
+	ts := []Tensor{{Name: "token_embd.weight", Source: "gpt_neox.embed_in.weight", Shape: []int64{V, C}, Role: Embedding, Layer: -1}}
 	for l := 0; l < d.Layers; l++ {
 		for _, s := range gptneoxLayer {
 			ts = append(ts, Tensor{
@@ -516,13 +687,15 @@ func gptneoxTensors(d Dims) []Tensor {
 		}
 	}
 	return append(ts,
-		Tensor{"output_norm.weight", "gpt_neox.final_layer_norm.weight", []int64{C}, Vector, -1},
-		Tensor{"output_norm.bias", "gpt_neox.final_layer_norm.bias", []int64{C}, Vector, -1},
-		Tensor{"output.weight", "embed_out.weight", []int64{V, C}, Head, -1},
+		Tensor{Name: "output_norm.weight", Source: "gpt_neox.final_layer_norm.weight", Shape: []int64{C}, Role: Vector, Layer: -1},
+		Tensor{Name: "output_norm.bias", Source: "gpt_neox.final_layer_norm.bias", Shape: []int64{C}, Role: Vector, Layer: -1},
+		Tensor{Name: "output.weight", Source: "embed_out.weight", Shape: []int64{V, C}, Role: Head, Layer: -1},
 	)
 }
 
-// GPT-NeoX metadata key suffixes (llama.cpp's names).
+// GPT-NeoX metadata key suffixes (llama.cpp's names; the first two are
+// written for RWKV too: context_length ContextLength, head_count 0, which
+// llama.cpp's converter writes as "required by llama.cpp, unused").
 const (
 	KeyContextLen       = "context_length"
 	KeyHeadCount        = "attention.head_count"

@@ -63,45 +63,82 @@ func TestIsLayerKey(t *testing.T) {
 
 func TestRWKV7Table(t *testing.T) {
 	// RWKV-7 0.1B (C768, L12, N64; LoRA ranks 64/64/32/128): 191M
-	// parameters with V=65536 minus layer 0's unused v0/v1/v2.
+	// parameters with V=65536 (plus, in llama.cpp's layout, layer 0's
+	// placeholder v0/v1/v2, 0.1M).
 	d := Dims{Vocab: 65536, Embd: 768, Layers: 12, FFN: 3072, HeadSize: 64, DecayLora: 64, ICLRLora: 64, ValueLora: 32, GateLora: 128}
-	ts, err := Tensors(RWKV7, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ts) != 12*33+6-3 {
-		t.Fatalf("%d tensors", len(ts))
-	}
-	seen := map[string]bool{}
-	var params int64
-	for _, x := range ts {
-		if seen[x.Name] || seen[x.Source] {
-			t.Fatalf("duplicate %s / %s", x.Name, x.Source)
+	for _, c := range []struct {
+		layout  Layout
+		tensors int
+	}{
+		// llama.cpp: 28 per block (six lerps fused into one), layer 0 too.
+		{LayoutLlamaCpp, 12*28 + 6},
+		// rwkv-tools-1: 33 per block, layer 0 without v0/v1/v2.
+		{LayoutRWKVTools1, 12*33 + 6 - 3},
+	} {
+		d.Layout = c.layout
+		ts, err := Tensors(RWKV7, d)
+		if err != nil {
+			t.Fatal(err)
 		}
-		seen[x.Name], seen[x.Source] = true, true
-		n := int64(1)
-		for _, s := range x.Shape {
-			n *= s
+		if len(ts) != c.tensors {
+			t.Fatalf("%v: %d tensors, want %d", c.layout, len(ts), c.tensors)
 		}
-		params += n
-		if Unused(RWKV7, x.Source) {
-			t.Fatalf("%s is both stored and unused", x.Source)
+		seen := map[string]bool{}
+		var params int64
+		for _, x := range ts {
+			if seen[x.Name] {
+				t.Fatalf("duplicate %s", x.Name)
+			}
+			seen[x.Name] = true
+			n := int64(1)
+			for _, s := range x.Shape {
+				n *= s
+			}
+			params += n
+			if Unused(RWKV7, x.Source) {
+				t.Fatalf("%s is both stored and unused", x.Source)
+			}
+			for _, p := range x.Parts {
+				if seen[p.Name] {
+					t.Fatalf("part %s is also a tensor", p.Name)
+				}
+				seen[p.Name] = true
+			}
+		}
+		if params < 190_000_000 || params > 192_000_000 {
+			t.Fatalf("params %d", params)
+		}
+		w1, ok := Find(ts, "blk.1.time_mix_w1.weight")
+		if !ok || w1.Role != Lora || w1.Shape[0] != 64 || w1.Shape[1] != 768 {
+			t.Fatalf("%+v", w1)
+		}
+		rk, ok := Find(ts, "blk.0.time_mix_r_k.weight")
+		v1, hasV1 := Find(ts, "blk.0.time_mix_v1.weight")
+		fusedT, row, fusedOK := FindPart(ts, "blk.3.time_mix_lerp_a.weight")
+		switch c.layout {
+		case LayoutLlamaCpp:
+			// {C} (llama.cpp's create_tensor of time_mix_r_k) from (H, N).
+			if !ok || len(rk.Shape) != 1 || rk.Shape[0] != 768 || len(rk.SourceShape) != 2 {
+				t.Fatalf("%+v", rk)
+			}
+			// layer 0's v1 has a1's shape and comes from a1.
+			if !hasV1 || v1.Source != "blocks.0.att.a1" || v1.Shape[0] != 64 || v1.Shape[1] != 768 {
+				t.Fatalf("%+v", v1)
+			}
+			if !fusedOK || fusedT.Name != "blk.3.time_mix_lerp_fused.weight" || row != 4 || fusedT.Parts[4].Source != "blocks.3.att.x_a" ||
+				!equal(fusedT.GGUFDims(), []uint64{768, 1, 1, 6}) {
+				t.Fatalf("%+v row %d", fusedT, row)
+			}
+		case LayoutRWKVTools1:
+			if !ok || rk.Role != Vector || rk.Shape[0] != 12 || rk.Shape[1] != 64 {
+				t.Fatalf("%+v", rk)
+			}
+			if hasV1 || fusedOK {
+				t.Fatal("layer 0 has v1, or a fused tensor")
+			}
 		}
 	}
-	if params < 190_000_000 || params > 192_000_000 {
-		t.Fatalf("params %d", params)
-	}
-	w1, ok := Find(ts, "blk.1.time_mix_w1.weight")
-	if !ok || w1.Role != Lora || w1.Shape[0] != 64 || w1.Shape[1] != 768 {
-		t.Fatalf("%+v", w1)
-	}
-	rk, ok := Find(ts, "blk.0.time_mix_r_k.weight")
-	if !ok || rk.Role != Vector || rk.Shape[0] != 12 || rk.Shape[1] != 64 {
-		t.Fatalf("%+v", rk)
-	}
-	if _, ok := Find(ts, "blk.0.time_mix_v1.weight"); ok {
-		t.Fatal("layer 0 has v1")
-	}
+	d.Layout = LayoutLlamaCpp
 	if !Unused(RWKV7, "blocks.0.att.v2") || Unused(RWKV7, "blocks.1.att.v2") || Unused(RWKV4, "blocks.0.att.v2") {
 		t.Fatal("Unused")
 	}
@@ -139,5 +176,48 @@ func TestRoleOf(t *testing.T) {
 		if ok != c.ok || role != c.role {
 			t.Errorf("RoleOf(%s, %s) = %v, %v; want %v, %v", c.arch, c.name, role, ok, c.role, c.ok)
 		}
+	}
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRWKV6Layouts(t *testing.T) {
+	d := Dims{Vocab: 65536, Embd: 2048, Layers: 24, FFN: 7168, HeadSize: 64, MixLora: 32, DecayLora: 64}
+	ts, err := Tensors(RWKV6, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// llama.cpp: lerp_x plus the fused w,k,v,r,g: 24 per block.
+	if len(ts) != 24*24+6 {
+		t.Fatalf("%d tensors", len(ts))
+	}
+	f, row, ok := FindPart(ts, "blk.2.time_mix_lerp_r.weight")
+	if !ok || row != 3 || !equal(f.GGUFDims(), []uint64{2048, 1, 1, 5}) || f.Parts[0].Source != "blocks.2.att.time_maa_w" {
+		t.Fatalf("%+v row %d", f, row)
+	}
+	d.Layout = LayoutRWKVTools1
+	if ts, _ = Tensors(RWKV6, d); len(ts) != 24*28+6 {
+		t.Fatalf("rwkv-tools-1: %d tensors", len(ts))
+	}
+	has := func(ts []Tensor) func(string) bool {
+		return func(name string) bool { _, ok := Find(ts, name); return ok }
+	}
+	if DetectLayout(RWKV6, has(ts)) != LayoutRWKVTools1 {
+		t.Fatal("rwkv-tools-1 layout not detected")
+	}
+	d.Layout = LayoutLlamaCpp
+	ts, _ = Tensors(RWKV6, d)
+	if DetectLayout(RWKV6, has(ts)) != LayoutLlamaCpp || DetectLayout(RWKV4, has(nil)) != LayoutLlamaCpp {
+		t.Fatal("llama.cpp layout not detected")
 	}
 }

@@ -12,11 +12,16 @@ import (
 func RoleOf(archName, name string) (Role, bool) {
 	// Any valid dims list every name: two layers (RWKV-7's layer 0 lacks
 	// the value-residual LoRA) and a state-tuned RWKV-6 (time_state).
-	d := Dims{Vocab: 1, Embd: 64, Layers: 2, FFN: 1, HeadSize: 64,
-		DecayLora: 1, MixLora: 1, ICLRLora: 1, ValueLora: 1, GateLora: 1, StateTuned: true}
-	ts, err := Tensors(archName, d)
-	if err != nil {
-		return 0, false
+	// Every layout: a file of an older one (separate lerps) is quantized too.
+	var ts []Tensor
+	for _, layout := range []Layout{LayoutLlamaCpp, LayoutRWKVTools1} {
+		d := Dims{Vocab: 1, Embd: 64, Layers: 2, FFN: 1, HeadSize: 64, Heads: 1,
+			DecayLora: 1, MixLora: 1, ICLRLora: 1, ValueLora: 1, GateLora: 1, StateTuned: true, Layout: layout}
+		t, err := Tensors(archName, d)
+		if err != nil {
+			return 0, false
+		}
+		ts = append(ts, t...)
 	}
 	if rest, ok := strings.CutPrefix(name, "blk."); ok {
 		num, suffix, ok := strings.Cut(rest, ".")

@@ -266,6 +266,9 @@ func planTensors(ck *source.Checkpoint, det Detection, pol Policy, rep *Report) 
 			return nil, err
 		}
 		used[p.src.Name] = true
+		for _, part := range spec.Parts {
+			used[part.Source] = true
+		}
 		to, note, err := pol.Decide(spec.Role, spec.Shape[len(spec.Shape)-1], p.src.DType)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", p.src.Name, err)
@@ -299,6 +302,14 @@ func planTensors(ck *source.Checkpoint, det Detection, pol Policy, rep *Report) 
 // fused att.x_rwkvag split into its six rows; BlinkDL's [in][out] LoRAs
 // transposed to [out][in]).
 func resolve(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTensor, error) {
+	if p, ok, err := resolveLayout(ck, det, spec); ok {
+		return p, err
+	}
+	return resolveStored(ck, det, spec)
+}
+
+// resolveStored resolves a tensor stored under its own checkpoint key.
+func resolveStored(ck *source.Checkpoint, det Detection, spec arch.Tensor) (plannedTensor, error) {
 	switch det.Arch {
 	case arch.RWKV5:
 		if p, ok, err := resolveV5(ck, det, spec); ok {
@@ -449,6 +460,8 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 		"general.name":                      format.String(strings.TrimSuffix(name, filepath.Ext(name))),
 		"general.file_type":                 format.Uint32(fileType(main)),
 		arch.Key(a, arch.KeyVocabSize):      format.Uint32(uint32(det.Dims.Vocab)),
+		arch.Key(a, arch.KeyContextLen):     format.Uint32(arch.ContextLength),
+		arch.Key(a, arch.KeyHeadCount):      format.Uint32(0),
 		arch.Key(a, arch.KeyEmbeddingLen):   format.Uint32(uint32(det.Dims.Embd)),
 		arch.Key(a, arch.KeyBlockCount):     format.Uint32(uint32(det.Dims.Layers)),
 		arch.Key(a, arch.KeyFeedForwardLen): format.Uint32(uint32(det.Dims.FFN)),
@@ -492,6 +505,7 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 		md[arch.Key(a, arch.KeyGroupNormEps)] = format.Float32(groupNormEps(det, ck.Format))
 		md[arch.Key(a, arch.KeyTimeMixExtraDim)] = format.Uint32(uint32(d.MixLora))
 		md[arch.Key(a, arch.KeyTimeDecayExtraDim)] = format.Uint32(uint32(d.DecayLora))
+		md[arch.Key(a, arch.KeyRescaleEvery)] = format.Uint32(0)
 	}
 	for _, p := range plan {
 		if p.to.BlockLen() > 1 {
@@ -512,6 +526,9 @@ func metadata(det Detection, ck *source.Checkpoint, name, sum string, plan []pla
 	if fam := TokenizerFamily(det.Dims.Vocab); fam != "" {
 		md[KeyTokenizerGuess] = format.String(fam)
 	}
+	// llama.cpp requires tokenizer.ggml.model; "none" (no vocabulary; the
+	// size is <arch>.vocab_size) until a tokenizer is stored over it.
+	md[KeyTokModel] = format.String(TokModelNone)
 	return md
 }
 

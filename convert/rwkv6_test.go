@@ -33,7 +33,8 @@ func TestConvertV6BlinkDL(t *testing.T) {
 	if eps, err := f.Metadata.Float("rwkv6.attention.group_norm_epsilon"); err != nil || float32(eps) != 64e-5 {
 		t.Errorf("group norm eps %v %v", eps, err)
 	}
-	if len(f.Tensors) != 2*28+6 || len(rep.Tensors) != len(f.Tensors) {
+	// llama.cpp's layout: lerp_x plus time_mix_lerp_fused (w,k,v,r,g).
+	if len(f.Tensors) != 2*24+6 || len(rep.Tensors) != len(f.Tensors) {
 		t.Errorf("%d tensors (report %d)", len(f.Tensors), len(rep.Tensors))
 	}
 	for _, ti := range f.Tensors {
@@ -74,6 +75,17 @@ func TestConvertV6BlinkDL(t *testing.T) {
 	want, _ := srcValues(t, in, "blocks.1.att.time_decay")
 	if !slices.Equal(got, want) {
 		t.Error("time_decay is not stored raw")
+	}
+	// time_mix_lerp_fused {C, 1, 1, 5}: rows time_maa_w, k, v, r, g.
+	fused, dims := f32Values(t, f, "blk.1.time_mix_lerp_fused.weight")
+	if !slices.Equal(dims, []uint64{128, 1, 1, 5}) {
+		t.Fatalf("fused lerp dims %v", dims)
+	}
+	for i, x := range []string{"w", "k", "v", "r", "g"} {
+		want, _ := srcValues(t, in, "blocks.1.att.time_maa_"+x)
+		if !slices.Equal(fused[i*128:(i+1)*128], want) {
+			t.Errorf("row %d of time_mix_lerp_fused is not time_maa_%s", i, x)
+		}
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
-// TestConvertV7BlinkDL: metadata, dtype policy, LoRA transposition and the
-// dropped layer-0 v0/v1/v2 of a BlinkDL RWKV-7 checkpoint.
+// TestConvertV7BlinkDL: metadata, dtype policy, LoRA transposition and
+// llama.cpp's layout of a BlinkDL RWKV-7 checkpoint: the checkpoint's
+// layer-0 v0/v1/v2 are dropped and replaced by copies of a0/a1/a2, the six
+// lerps are fused, r_k is 1-D.
 func TestConvertV7BlinkDL(t *testing.T) {
 	in := testutil.Shared(t, "reference", "tiny-v7-bf16.pth")
 	out, rep := convertTo(t, in, DTypeF16)
@@ -38,8 +40,8 @@ func TestConvertV7BlinkDL(t *testing.T) {
 	if eps, err := f.Metadata.Float("rwkv7.attention.group_norm_epsilon"); err != nil || float32(eps) != 64e-5 {
 		t.Errorf("group norm eps %v %v", eps, err)
 	}
-	// 2 layers × 33 keys + 6 global, minus layer 0's v0, v1, v2.
-	if len(f.Tensors) != 2*33+6-3 || len(rep.Tensors) != len(f.Tensors) {
+	// 2 layers × 28 tensors (six lerps fused into one) + 6 global.
+	if len(f.Tensors) != 2*28+6 || len(rep.Tensors) != len(f.Tensors) {
 		t.Errorf("%d tensors (report %d)", len(f.Tensors), len(rep.Tensors))
 	}
 	if !slices.ContainsFunc(rep.Notes, func(n string) bool {
@@ -47,10 +49,29 @@ func TestConvertV7BlinkDL(t *testing.T) {
 	}) {
 		t.Errorf("notes %q do not mention the dropped layer-0 v0/v1/v2", rep.Notes)
 	}
-	for _, ti := range f.Tensors {
-		if strings.HasPrefix(ti.Name, "blk.0.time_mix_v") && ti.Name != "blk.0.time_mix_value.weight" {
-			t.Errorf("layer 0 stores %s", ti.Name)
+	// Layer 0's v0/v1/v2 are a0/a1/a2 (llama.cpp's converter's copies).
+	for _, x := range []string{"0", "1", "2"} {
+		v, vd := f32Values(t, f, "blk.0.time_mix_v"+x+".weight")
+		a, ad := f32Values(t, f, "blk.0.time_mix_a"+x+".weight")
+		if !slices.Equal(v, a) || !slices.Equal(vd, ad) {
+			t.Errorf("blk.0.time_mix_v%s is not a copy of a%s", x, x)
 		}
+	}
+	fused, dims := f32Values(t, f, "blk.1.time_mix_lerp_fused.weight")
+	if !slices.Equal(dims, []uint64{128, 1, 1, 6}) {
+		t.Fatalf("fused lerp dims %v", dims)
+	}
+	for i, x := range []string{"r", "w", "k", "v", "a", "g"} {
+		want, _ := srcValues(t, in, "blocks.1.att.x_"+x)
+		if !slices.Equal(fused[i*128:(i+1)*128], want) {
+			t.Errorf("row %d of time_mix_lerp_fused is not x_%s", i, x)
+		}
+	}
+	rk, dims := f32Values(t, f, "blk.1.time_mix_r_k.weight")
+	if want, _ := srcValues(t, in, "blocks.1.att.r_k"); !slices.Equal(dims, []uint64{128}) || !slices.Equal(rk, want) {
+		t.Errorf("r_k: dims %v, or values differ", dims)
+	}
+	for _, ti := range f.Tensors {
 		want := quant.F32 // vectors and LoRAs
 		switch {
 		case strings.HasSuffix(ti.Name, "_key.weight"), strings.HasSuffix(ti.Name, "_value.weight"),
@@ -107,8 +128,8 @@ func TestConvertV7BlinkDL(t *testing.T) {
 	}
 }
 
-// TestConvertV7RWKVCpp: rwkv.cpp's fused att.x_rwkvag becomes the six lerp
-// vectors, its LoRAs (already [out][in]) are copied, and its Q5 matrices
+// TestConvertV7RWKVCpp: rwkv.cpp's fused att.x_rwkvag is llama.cpp's
+// time_mix_lerp_fused (same row order r,w,k,v,a,g), its LoRAs (already [out][in]) are copied, and its Q5 matrices
 // stay in their blocks with --dtype source.
 func TestConvertV7RWKVCpp(t *testing.T) {
 	dir := testutil.Shared(t, "fixtures", "rwkvcpp")
@@ -118,12 +139,12 @@ func TestConvertV7RWKVCpp(t *testing.T) {
 		t.Errorf("head size %s", got)
 	}
 	fused, _ := srcValues(t, in, "blocks.3.att.x_rwkvag")
-	C := 64
-	for i, x := range []string{"r", "w", "k", "v", "a", "g"} {
-		got, _ := f32Values(t, f, "blk.3.time_mix_lerp_"+x+".weight")
-		if !slices.Equal(got, fused[i*C:(i+1)*C]) {
-			t.Errorf("lerp_%s is not row %d of x_rwkvag", x, i)
-		}
+	if got, dims := f32Values(t, f, "blk.3.time_mix_lerp_fused.weight"); !slices.Equal(got, fused) || !slices.Equal(dims, []uint64{64, 1, 1, 6}) {
+		t.Errorf("time_mix_lerp_fused (dims %v) is not x_rwkvag", dims)
+	}
+	// Layer 0: rwkv.cpp files have no v0/v1/v2; the copies of a0/a1/a2 are written.
+	if v, _ := f32Values(t, f, "blk.0.time_mix_v1.weight"); v == nil {
+		t.Error("no blk.0.time_mix_v1")
 	}
 	got, _ := f32Values(t, f, "blk.3.time_mix_a1.weight")
 	want, _ := srcValues(t, in, "blocks.3.att.a1")

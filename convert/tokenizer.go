@@ -17,7 +17,16 @@ const (
 	KeyTokTokens = "tokenizer.ggml.tokens"
 	KeyTokTypes  = "tokenizer.ggml.token_type"
 	KeyTokMerges = "tokenizer.ggml.merges"
+	// KeyTokEOT and KeyChatTemplate are what llama.cpp's converter adds
+	// for the World vocabulary (_set_vocab_rwkv_world).
+	KeyTokEOT       = "tokenizer.ggml.eot_token_id"
+	KeyChatTemplate = "tokenizer.chat_template"
 )
+
+// TokModelNone is tokenizer.ggml.model of a file without a vocabulary
+// (llama.cpp's LLAMA_VOCAB_TYPE_NONE, src/llama-vocab.cpp: "no_vocab" or
+// "none").
+const TokModelNone = "none"
 
 // knownTokenizer describes one of the two vocabularies released RWKV
 // models use: the file to look for and where its official copy lives.
@@ -83,6 +92,13 @@ func tokenizerMetadata(path string, vocab int) (format.Metadata, tokenizer.Token
 	if v.Normalizer != "" {
 		md[tokenizer.GGUFNormalizerKey] = format.String(v.Normalizer)
 	}
+	if v.Model == tokenizer.GGUFModelWorld && vocab > 261 {
+		// convert_hf_to_gguf.py _set_vocab_rwkv_world: "Add '\n\n' as
+		// the EOT token to make it chat normally" (World id 261) and the
+		// named chat template "rwkv-world".
+		md[KeyTokEOT] = format.Uint32(261)
+		md[KeyChatTemplate] = format.String("rwkv-world")
+	}
 	return md, tok, nil
 }
 
@@ -92,7 +108,7 @@ var ErrNoTokenizer = errors.New("the model file carries no tokenizer")
 // TokenizerFromMetadata rebuilds the tokenizer a model file stores.
 func TokenizerFromMetadata(md format.Metadata) (tokenizer.Tokenizer, error) {
 	model, err := md.String(KeyTokModel)
-	if errors.Is(err, format.ErrMissingKey) {
+	if errors.Is(err, format.ErrMissingKey) || (err == nil && (model == TokModelNone || model == "no_vocab")) {
 		return nil, ErrNoTokenizer
 	}
 	if err != nil {

@@ -7,6 +7,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -82,9 +83,14 @@ func Load(f *format.File, opts Options) (Model, error) {
 	return nil, fmt.Errorf("engine: architecture %q is not supported yet (supported: %s, %s, %s, %s)", archName, arch.RWKV4, arch.RWKV5, arch.RWKV6, arch.RWKV7)
 }
 
-// readDims reads the dims every architecture records.
-func readDims(md format.Metadata, archName string) (arch.Dims, error) {
+// readDims reads the dims every architecture records and the file's
+// layout (arch.DetectLayout). The vocabulary size is <arch>.vocab_size, or
+// without it (llama.cpp's converter writes none for RWKV; llama.cpp then
+// counts the tokenizer's tokens) the rows of token_embd.weight, which the
+// table check then holds against the head.
+func readDims(f *format.File, archName string) (arch.Dims, error) {
 	var d arch.Dims
+	md := f.Metadata
 	for _, k := range []struct {
 		key string
 		dst *int
@@ -94,15 +100,25 @@ func readDims(md format.Metadata, archName string) (arch.Dims, error) {
 		{arch.KeyBlockCount, &d.Layers},
 		{arch.KeyFeedForwardLen, &d.FFN},
 	} {
-		v, err := md.Uint(arch.Key(archName, k.key))
+		key := arch.Key(archName, k.key)
+		v, err := md.Uint(key)
+		if k.key == arch.KeyVocabSize && errors.Is(err, format.ErrMissingKey) {
+			emb, ok := f.Lookup("token_embd.weight")
+			if !ok || len(emb.Dims) != 2 {
+				return d, fmt.Errorf("%w (and no 2-D token_embd.weight to count the vocabulary from)", err)
+			}
+			v, err = emb.Dims[1], nil
+			key = "token_embd.weight rows"
+		}
 		if err != nil {
 			return d, err
 		}
 		if v == 0 || v > 1<<24 {
-			return d, fmt.Errorf("%s = %d is out of range", arch.Key(archName, k.key), v)
+			return d, fmt.Errorf("%s = %d is out of range", key, v)
 		}
 		*k.dst = int(v)
 	}
+	d.Layout = arch.DetectLayout(archName, func(name string) bool { _, ok := f.Lookup(name); return ok })
 	return d, nil
 }
 
@@ -111,6 +127,14 @@ func readDims(md format.Metadata, archName string) (arch.Dims, error) {
 type weights struct {
 	f     *format.File
 	table []arch.Tensor
+	// parts maps the logical name of a vector stored as a row of a fused
+	// tensor (arch.Part) to that tensor and row.
+	parts map[string]fusedRow
+}
+
+type fusedRow struct {
+	name      string
+	row, rows int
 }
 
 func newWeights(f *format.File, archName string, d arch.Dims) (*weights, error) {
@@ -143,12 +167,26 @@ func newWeights(f *format.File, archName string, d arch.Dims) (*weights, error) 
 			return nil, fmt.Errorf("engine: required tensor %s is missing", t.Name)
 		}
 	}
-	return &weights{f: f, table: table}, nil
+	parts := map[string]fusedRow{}
+	for _, t := range table {
+		for i, p := range t.Parts {
+			parts[p.Name] = fusedRow{t.Name, i, len(t.Parts)}
+		}
+	}
+	return &weights{f: f, table: table, parts: parts}, nil
 }
 
 // vector returns a 1-D tensor as float32, aliasing the file when it is
 // stored as aligned F32 and converting (a small copy) otherwise.
 func (w *weights) vector(name string) ([]float32, error) {
+	if fr, ok := w.parts[name]; ok {
+		all, err := w.vector(fr.name)
+		if err != nil {
+			return nil, err
+		}
+		n := len(all) / fr.rows // the table check fixed the shape (rows, 1, 1, C)
+		return all[fr.row*n : (fr.row+1)*n : (fr.row+1)*n], nil
+	}
 	ti, data, err := w.f.Tensor(name)
 	if err != nil {
 		return nil, err

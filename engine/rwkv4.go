@@ -43,7 +43,7 @@ const (
 const v4InitialPP = -1e30
 
 func loadRWKV4(f *format.File, pool *kernels.Pool) (*rwkv4, error) {
-	d, err := readDims(f.Metadata, arch.RWKV4)
+	d, err := readDims(f, arch.RWKV4)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -57,9 +58,16 @@ func readRank(md format.Metadata, key string, embd int, zeroOK, divides bool) (i
 }
 
 // readGroupNormEps reads <arch>.attention.group_norm_epsilon, in (0, 1).
+// llama.cpp's RWKV-6/7 files carry no such key: llama.cpp hard-codes the
+// GroupNorm epsilon 64e-5 (ggml_norm(..., 64e-5f) in build_rwkv6_time_mix
+// and build_rwkv7_time_mix, src/models/rwkv6-base.cpp and rwkv7-base.cpp), so for
+// rwkv6/rwkv7 a missing key means that value; rwkv5 (ours) requires it.
 func readGroupNormEps(md format.Metadata, archName string) (float64, error) {
 	key := arch.Key(archName, arch.KeyGroupNormEps)
 	gnEps, err := md.Float(key)
+	if errors.Is(err, format.ErrMissingKey) && (archName == arch.RWKV6 || archName == arch.RWKV7) {
+		return arch.GroupNormEps, nil
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -71,7 +79,7 @@ func readGroupNormEps(md format.Metadata, archName string) (float64, error) {
 
 func loadRWKV5(f *format.File, pool *kernels.Pool) (*rwkv5, error) {
 	md := f.Metadata
-	d, err := readDims(md, arch.RWKV5)
+	d, err := readDims(f, arch.RWKV5)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,11 @@ type rwkv6 struct {
 	heads, N int
 	gnEps    float64
 	dm, dd   int // LoRA ranks: token shift (per slice), decay
+	// rescale > 0 halves the residual after every rescale-th block
+	// (<arch>.rescale_every_n_layers of llama.cpp files converted from
+	// Hugging Face RWKV-6 with rescale_every; their time_mix_output and
+	// channel_mix_value are divided to match).
+	rescale int
 
 	layers []rwkv6Layer
 }
@@ -44,7 +49,7 @@ type rwkv6Layer struct {
 
 func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 	md := f.Metadata
-	d, err := readDims(md, arch.RWKV6)
+	d, err := readDims(f, arch.RWKV6)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +65,13 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 			return nil, err
 		}
 	}
+	rescale := 0
+	if _, ok := md[arch.Key(arch.RWKV6, arch.KeyRescaleEvery)]; ok {
+		// llama.cpp reads it as optional (load_arch_hparams, "rescale_every_n_layers, false").
+		if rescale, err = readRank(md, arch.Key(arch.RWKV6, arch.KeyRescaleEvery), d.Layers, true, false); err != nil {
+			return nil, err
+		}
+	}
 	// A state-tuned file carries the initial WKV state of every block.
 	_, d.StateTuned = f.Lookup(arch.LayerName(0, arch.RWKV6StateTensor))
 	w, err := newWeights(f, arch.RWKV6, d)
@@ -70,7 +82,7 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 	m := &rwkv6{
 		base: base{cfg: Config{Arch: arch.RWKV6, Vocab: d.Vocab, Embd: C, Layers: d.Layers, FFN: d.FFN,
 			StateSize: d.Layers * (2*C + C*N)}, pool: pool},
-		heads: C / N, N: N, gnEps: gnEps, dm: d.MixLora, dd: d.DecayLora,
+		heads: C / N, N: N, gnEps: gnEps, dm: d.MixLora, dd: d.DecayLora, rescale: rescale,
 		layers: make([]rwkv6Layer, d.Layers),
 	}
 	ld := &loader{w: w}
@@ -239,6 +251,12 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 		normRows(xa, x, L.ln2w, L.ln2b, C)
 		lerpShift(ffnX, xa, C, mixTarget{xk, L.fk}, mixTarget{xr, L.fr})
 		m.channelMix(x, xk, xr, s.fk[:T*F], v, r, L.fkey, L.fval, L.freceptance, T)
+		if m.rescale > 0 && (l+1)%m.rescale == 0 {
+			// llama.cpp's rwkv6 graph: ggml_scale(cur, 0.5) after the block.
+			for i := range x {
+				x[i] *= 0.5
+			}
+		}
 	}
 	if out != nil {
 		m.logits(out, x, s.xa, T, lastOnly)

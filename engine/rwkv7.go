@@ -42,7 +42,7 @@ const decayScale = 0.606531
 
 func loadRWKV7(f *format.File, pool *kernels.Pool) (*rwkv7, error) {
 	md := f.Metadata
-	d, err := readDims(md, arch.RWKV7)
+	d, err := readDims(f, arch.RWKV7)
 	if err != nil {
 		return nil, err
 	}

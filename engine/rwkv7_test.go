@@ -69,9 +69,11 @@ func BenchmarkStepV7(b *testing.B) {
 func TestLoadRejectsBadV7(t *testing.T) {
 	checkLoadRejects(t, testutil.Shared(t, "reference", "tiny-v7-bf16.pth"), []loadCase{
 		{"head size not dividing n_embd", func(md format.Metadata) { md["rwkv7.wkv.head_size"] = format.Uint32(48) }, "", "rwkv7.wkv.head_size = 48"},
-		{"other head size", func(md format.Metadata) { md["rwkv7.wkv.head_size"] = format.Uint32(32) }, "", "time_mix_r_k.weight has dims"},
+		// (Another head size dividing n_embd cannot be told from the tensors
+		// of llama.cpp's layout: time_mix_r_k is 1-D there.)
 		{"missing LoRA rank", func(md format.Metadata) { delete(md, "rwkv7.attention.gate_lora_rank") }, "", "gate_lora_rank"},
-		{"missing group norm eps", func(md format.Metadata) { delete(md, "rwkv7.attention.group_norm_epsilon") }, "", "group_norm_epsilon"},
+		// A missing group_norm_epsilon is llama.cpp's hard-coded 64e-5; a bad one is refused.
+		{"bad group norm eps", func(md format.Metadata) { md["rwkv7.attention.group_norm_epsilon"] = format.Float32(2) }, "", "group_norm_epsilon"},
 		{"missing LoRA tensor", func(format.Metadata) {}, "blk.1.time_mix_a2.weight", "blk.1.time_mix_a2.weight is missing"},
 	})
 }
