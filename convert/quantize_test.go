@@ -114,7 +114,7 @@ func TestQuantizeDeterministic(t *testing.T) {
 			for _, tr := range rep.Tensors {
 				want := quant.Q4_1
 				switch {
-				case len(tr.Shape) == 1 || strings.Contains(tr.Name, "_w1") || strings.Contains(tr.Name, "_w2") || strings.HasSuffix(tr.Name, "r_k.weight"):
+				case len(tr.Shape) == 1 || strings.HasSuffix(tr.Name, "lerp_fused.weight") || strings.Contains(tr.Name, "_w1") || strings.Contains(tr.Name, "_w2") || strings.HasSuffix(tr.Name, "r_k.weight"):
 					want = quant.F32
 				case strings.Contains(tr.Name, "mix_a1") || strings.Contains(tr.Name, "mix_a2") || strings.Contains(tr.Name, "mix_v1") ||
 					strings.Contains(tr.Name, "mix_v2") || strings.Contains(tr.Name, "mix_g1") || strings.Contains(tr.Name, "mix_g2"):
