@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -65,7 +64,7 @@ func loadLambada(dataDir string, _ Protocol) ([]Doc, error) {
 // readJSONL calls fn for every non-empty line of a JSONL file; an error
 // names the file and the 1-based line. Lines must be UTF-8.
 func readJSONL(path string, fn func(line int, raw []byte) error) error {
-	f, err := os.Open(path)
+	f, err := openData(path)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,13 @@ type Doc struct {
 type DataFile struct {
 	Path   string // e.g. "piqa/valid.jsonl"
 	SHA256 string // hex; "" when no published checksum is known
-	URL    string // canonical public download address
+	URL    string // canonical public download address; "" when none exists
+	// Member, when set, says URL is an archive (.zip, .tgz or .tar.gz)
+	// and the file is its member at this path, stored unchanged at Path
+	// (see ExtractMember); SHA256 is then the member's hash and
+	// ArchiveSHA256 the archive's ("" when unknown).
+	Member        string
+	ArchiveSHA256 string
 }
 
 // Task is one evaluation task, named as the harness names it.
