@@ -106,6 +106,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newCompareCmd(io, nil),
 		newEvalCmd(io, nil),
 		newCheckCmd(io, nil),
+		newCompareResultsCmd(io, nil),
 	)
 	return root
 }
