@@ -78,8 +78,8 @@ type parityCell struct {
 }
 
 type parityRow struct {
-	Task   string        `json:"task"`
-	Metric string        `json:"metric"`
+	Task   string       `json:"task"`
+	Metric string       `json:"metric"`
 	Models []parityCell `json:"models"`
 }
 
@@ -93,7 +93,7 @@ type parityModel struct {
 }
 
 type parityReport struct {
-	Sigma  float64        `json:"sigma"`
+	Sigma  float64       `json:"sigma"`
 	Models []parityModel `json:"models"`
 	Rows   []parityRow   `json:"rows"`
 }

@@ -68,8 +68,8 @@ func TestCompareResultsVerdicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][2]string{
-		"lambada_openai/ppl": {"worse", "better"},   // ±2.83 for b; c: only a's stderr, 2σ = 2
-		"piqa/acc":           {"better", "worse"},   // 2σ = 0.0283
+		"lambada_openai/ppl": {"worse", "better"},    // ±2.83 for b; c: only a's stderr, 2σ = 2
+		"piqa/acc":           {"better", "worse"},    // 2σ = 0.0283
 		"x/score":            {"no stderr", "equal"}, // unknown metric without stderr
 	}
 	if len(rep.Rows) != 3 {
