@@ -373,3 +373,52 @@ func capExp(b uint32) uint32 {
 	}
 	return b&^(0xff<<23) | uint32(127+63)<<23
 }
+
+// FuzzBlockDot is FuzzDot for the ggml block types: the block bytes
+// (scales, offsets, high bits, quants) come straight from the input, so
+// every f16 scale pattern (subnormal, Inf, NaN) reaches the decoders; four
+// rows exercise the fused four-row MatVec path and MatMul's decoded panels.
+func FuzzBlockDot(f *testing.F) {
+	f.Add(uint8(0), []byte{1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add(uint8(3), make([]byte, 300))
+	f.Add(uint8(4), []byte("the quick brown fox jumps over the lazy dog, 0123456789 times, and again"))
+	best, err := Best()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
+		dt := qtypes[int(kind)%len(qtypes)]
+		const rows = 5
+		bb := dt.BlockBytes()
+		// Each block takes bb bytes per row and 32 activation bytes.
+		nb := min(len(data)/(rows*bb+32), 8)
+		if nb == 0 {
+			return
+		}
+		cols := 32 * nb
+		wb, xb := data[:rows*nb*bb], data[rows*nb*bb:]
+		off := int(kind>>3) % 4
+		buf := make([]byte, off+len(wb))
+		copy(buf[off:], wb)
+		m, err := NewMatrix(dt, rows, cols, buf[off:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := offsetVec(cols, int(kind>>5)%4, func(i int) float32 { return float32(int8(xb[i])) / 16 })
+		want := make([]float32, rows)
+		got := make([]float32, rows)
+		Generic.MatVecRows(want, m, x, 0, rows)
+		best.MatVecRows(got, m, x, 0, rows)
+		for r := range got {
+			checkClose(t, fmt.Sprintf("%s %v row %d nb=%d", best.Name, dt, r, nb), got[r], want[r], dotTolerance(m, r, x))
+		}
+		xx := append(append(append([]float32(nil), x...), x...), x...)
+		mm := make([]float32, 3*rows)
+		best.MatMulRows(mm, m, xx, 3, 0, rows)
+		for i, v := range mm {
+			if math.Float32bits(v) != math.Float32bits(got[i%rows]) {
+				t.Fatalf("%v: MatMul[%d] %g != MatVec %g", dt, i, v, got[i%rows])
+			}
+		}
+	})
+}

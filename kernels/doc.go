@@ -6,7 +6,10 @@
 // Every kernel set is a Set of funcs chosen once at load time. Generic is
 // pure Go, always available, and the test oracle; avx2 (amd64 assembly,
 // AVX2+FMA+F16C, off with -tags purego) is listed when the CPU has it.
-// Tests run every set in Available against Generic.
+// Tests run every set in Available against Generic. avx2 has assembly for
+// every weight type: register tiles of 4 rows x 2 tokens (1 token for
+// MatVec) with one FMA accumulator per pair, block rows decoded in
+// registers (MatVec) or once per MatMul into float32 panels.
 //
 // Numerics: activations and accumulators are float32, and a row's dot
 // product is computed the same way whether it is called from MatVec or

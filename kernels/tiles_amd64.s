@@ -1,0 +1,764 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Tiles for the avx2 set. Every (row, token) pair gets ONE ymm accumulator,
+// fed 8 elements at a time with VFMADD231PS, then reduced by RSUM in one
+// fixed order. Whatever the tile shape (4 rows x 2 tokens, 4x1, 1x1), a
+// pair's result is therefore the same bits, so MatMul (sequence mode,
+// 4x2 tiles) equals MatVec (decode, 4x1) and row splits change nothing.
+// The tiles only see whole groups of 8 (n8 of them); Go adds the tail.
+//
+// Arguments: w points at row 0, the other rows are ldw bytes apart; x
+// points at token 0, the next token ldx bytes later.
+//
+// Registers: accumulators Y0-Y7, weights Y8-Y11, activations Y12-Y13.
+
+// RSUM reduces accumulator Y (X is its low half) and stores the float32
+// at dst: (hi128 + lo128), then (h + l) of that, then the two lanes.
+#define RSUM(Y, X, dst) \
+	VEXTRACTF128 $1, Y, X14; \
+	VADDPS       X14, X, X; \
+	VMOVHLPS     X, X, X14; \
+	VADDPS       X14, X, X; \
+	VMOVSHDUP    X, X14; \
+	VADDSS       X14, X, X; \
+	VMOVSS       X, dst
+
+#define ZERO8 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7
+
+// Weight loads, 8 elements into a ymm as float32.
+#define LDF32(src, Y) VMOVUPS src, Y
+#define LDF16(src, Y) VCVTPH2PS src, Y
+#define LDBF16(src, Y) VPMOVZXWD src, Y; VPSLLD $16, Y, Y
+
+// Four weight rows at SI (R8 = ldw, R9 = 3·ldw) into Y8-Y11.
+#define W4(LD) \
+	LD((SI), Y8); \
+	LD((SI)(R8*1), Y9); \
+	LD((SI)(R8*2), Y10); \
+	LD((SI)(R9*1), Y11)
+
+#define FMA4X2 \
+	VFMADD231PS Y12, Y8, Y0; \
+	VFMADD231PS Y13, Y8, Y1; \
+	VFMADD231PS Y12, Y9, Y2; \
+	VFMADD231PS Y13, Y9, Y3; \
+	VFMADD231PS Y12, Y10, Y4; \
+	VFMADD231PS Y13, Y10, Y5; \
+	VFMADD231PS Y12, Y11, Y6; \
+	VFMADD231PS Y13, Y11, Y7
+
+#define FMA4X1 \
+	VFMADD231PS Y12, Y8, Y0; \
+	VFMADD231PS Y12, Y9, Y1; \
+	VFMADD231PS Y12, Y10, Y2; \
+	VFMADD231PS Y12, Y11, Y3
+
+#define ARGS4 \
+	MOVQ w+0(FP), SI; \
+	MOVQ ldw+8(FP), R8; \
+	LEAQ (R8)(R8*2), R9; \
+	MOVQ x+16(FP), DI
+
+#define STORE4X2 \
+	RSUM(Y0, X0, 0(DX)); \
+	RSUM(Y1, X1, 4(DX)); \
+	RSUM(Y2, X2, 8(DX)); \
+	RSUM(Y3, X3, 12(DX)); \
+	RSUM(Y4, X4, 16(DX)); \
+	RSUM(Y5, X5, 20(DX)); \
+	RSUM(Y6, X6, 24(DX)); \
+	RSUM(Y7, X7, 28(DX)); \
+	VZEROUPPER
+
+#define STORE4X1 \
+	RSUM(Y0, X0, 0(DX)); \
+	RSUM(Y1, X1, 4(DX)); \
+	RSUM(Y2, X2, 8(DX)); \
+	RSUM(Y3, X3, 12(DX)); \
+	VZEROUPPER
+
+// func tile4x2F32(w *float32, ldw int, x *float32, ldx int, n8 int, out *[8]float32)
+// out[2·r+t] = row r · token t.
+TEXT ·tile4x2F32(SB), NOSPLIT, $0-48
+	ARGS4
+	MOVQ ldx+24(FP), R10
+	MOVQ n8+32(FP), CX
+	MOVQ out+40(FP), DX
+	ZERO8
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS (DI)(R10*1), Y13
+	W4(LDF32)
+	FMA4X2
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X2
+	RET
+
+// func tile4x2F16(w *uint16, ldw int, x *float32, ldx int, n8 int, out *[8]float32)
+TEXT ·tile4x2F16(SB), NOSPLIT, $0-48
+	ARGS4
+	MOVQ ldx+24(FP), R10
+	MOVQ n8+32(FP), CX
+	MOVQ out+40(FP), DX
+	ZERO8
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS (DI)(R10*1), Y13
+	W4(LDF16)
+	FMA4X2
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X2
+	RET
+
+// func tile4x2BF16(w *uint16, ldw int, x *float32, ldx int, n8 int, out *[8]float32)
+TEXT ·tile4x2BF16(SB), NOSPLIT, $0-48
+	ARGS4
+	MOVQ ldx+24(FP), R10
+	MOVQ n8+32(FP), CX
+	MOVQ out+40(FP), DX
+	ZERO8
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS (DI)(R10*1), Y13
+	W4(LDBF16)
+	FMA4X2
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X2
+	RET
+
+// func tile4x1F32(w *float32, ldw int, x *float32, n8 int, out *[4]float32)
+TEXT ·tile4x1F32(SB), NOSPLIT, $0-40
+	ARGS4
+	MOVQ n8+24(FP), CX
+	MOVQ out+32(FP), DX
+	ZERO8
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Y12
+	W4(LDF32)
+	FMA4X1
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func tile4x1F16(w *uint16, ldw int, x *float32, n8 int, out *[4]float32)
+TEXT ·tile4x1F16(SB), NOSPLIT, $0-40
+	ARGS4
+	MOVQ n8+24(FP), CX
+	MOVQ out+32(FP), DX
+	ZERO8
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Y12
+	W4(LDF16)
+	FMA4X1
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func tile4x1BF16(w *uint16, ldw int, x *float32, n8 int, out *[4]float32)
+TEXT ·tile4x1BF16(SB), NOSPLIT, $0-40
+	ARGS4
+	MOVQ n8+24(FP), CX
+	MOVQ out+32(FP), DX
+	ZERO8
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Y12
+	W4(LDBF16)
+	FMA4X1
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func tile1x1F32(w *float32, x *float32, n8 int) float32
+TEXT ·tile1x1F32(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n8+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	VMOVUPS     (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	DECQ        CX
+	JNE         loop
+
+done:
+	RSUM(Y0, X0, ret+24(FP))
+	VZEROUPPER
+	RET
+
+// func tile1x1F16(w *uint16, x *float32, n8 int) float32
+TEXT ·tile1x1F16(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n8+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	VCVTPH2PS   (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	ADDQ        $16, SI
+	ADDQ        $32, DI
+	DECQ        CX
+	JNE         loop
+
+done:
+	RSUM(Y0, X0, ret+24(FP))
+	VZEROUPPER
+	RET
+
+// func tile1x1BF16(w *uint16, x *float32, n8 int) float32
+TEXT ·tile1x1BF16(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n8+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	VPMOVZXWD   (SI), Y8
+	VPSLLD      $16, Y8, Y8
+	VFMADD231PS (DI), Y8, Y0
+	ADDQ        $16, SI
+	ADDQ        $32, DI
+	DECQ        CX
+	JNE         loop
+
+done:
+	RSUM(Y0, X0, ret+24(FP))
+	VZEROUPPER
+	RET
+
+// Block decoders: one ggml block at B into Y5-Y8 (elements 0-7, 8-15,
+// 16-23, 24-31) as float32, the same values quant.DequantizeRow gives
+// (q·d is exact in float32; the q4_1/q5_1 offset is a separate VADDPS, as
+// float32(q·d) + m rounds in Go). Constants: X10 0x0f per byte, Y15 1 per
+// dword, Y4 the q4_0/q5_0 zero point (8 or 16). Scratch: Y9, Y11-Y14.
+// Both the decoders to memory (for MatMul panels) and the fused 4-row
+// dots (MatVec) use them, so a block row gives the same bits either way.
+
+// F16SCALE broadcasts the f16 at off(B) to Y as float32.
+#define F16SCALE(B, off, X, Y) \
+	MOVWLZX      off(B), AX; \
+	VMOVD        AX, X; \
+	VCVTPH2PS    X, X; \
+	VBROADCASTSS X, Y
+
+// NIBBLES splits the 16 bytes at off(B) into dwords: elements 0-7, 8-15
+// (low nibbles) in Y5, Y6 and 16-23, 24-31 (high nibbles) in Y7, Y8.
+#define NIBBLES(B, off) \
+	VMOVDQU   off(B), X12; \
+	VPSRLW    $4, X12, X13; \
+	VPAND     X10, X12, X12; \
+	VPAND     X10, X13, X13; \
+	VPMOVZXBD X12, Y5; \
+	VPSRLDQ   $8, X12, X12; \
+	VPMOVZXBD X12, Y6; \
+	VPMOVZXBD X13, Y7; \
+	VPSRLDQ   $8, X13, X13; \
+	VPMOVZXBD X13, Y8
+
+#define CVT4 \
+	VCVTDQ2PS Y5, Y5; \
+	VCVTDQ2PS Y6, Y6; \
+	VCVTDQ2PS Y7, Y7; \
+	VCVTDQ2PS Y8, Y8
+
+#define MUL4(Y) \
+	VMULPS Y, Y5, Y5; \
+	VMULPS Y, Y6, Y6; \
+	VMULPS Y, Y7, Y7; \
+	VMULPS Y, Y8, Y8
+
+#define ADD4(Y) \
+	VADDPS Y, Y5, Y5; \
+	VADDPS Y, Y6, Y6; \
+	VADDPS Y, Y7, Y7; \
+	VADDPS Y, Y8, Y8
+
+#define SUB4D(Y) \
+	VPSUBD Y, Y5, Y5; \
+	VPSUBD Y, Y6, Y6; \
+	VPSUBD Y, Y7, Y7; \
+	VPSUBD Y, Y8, Y8
+
+// HIGHBIT ORs bit e of the 32-bit qh (broadcast in Y14) as bit 4 into
+// element e of group Y (its shifts at off(q5shifts)).
+#define HIGHBIT(off, Y) \
+	VPSRLVD q5shifts<>+off(SB), Y14, Y12; \
+	VPAND   Y15, Y12, Y12; \
+	VPSLLD  $4, Y12, Y12; \
+	VPOR    Y12, Y, Y
+
+#define HIGHBITS(B, qhoff) \
+	VPBROADCASTD qhoff(B), Y14; \
+	HIGHBIT(0, Y5); \
+	HIGHBIT(32, Y6); \
+	HIGHBIT(64, Y7); \
+	HIGHBIT(96, Y8)
+
+#define DEC_Q8_0(B) \
+	F16SCALE(B, 0, X9, Y9); \
+	VPMOVSXBD 2(B), Y5; \
+	VPMOVSXBD 10(B), Y6; \
+	VPMOVSXBD 18(B), Y7; \
+	VPMOVSXBD 26(B), Y8; \
+	CVT4; \
+	MUL4(Y9)
+
+#define DEC_Q4_0(B) \
+	F16SCALE(B, 0, X9, Y9); \
+	NIBBLES(B, 2); \
+	SUB4D(Y4); \
+	CVT4; \
+	MUL4(Y9)
+
+#define DEC_Q4_1(B) \
+	F16SCALE(B, 0, X9, Y9); \
+	F16SCALE(B, 2, X11, Y11); \
+	NIBBLES(B, 4); \
+	CVT4; \
+	MUL4(Y9); \
+	ADD4(Y11)
+
+#define DEC_Q5_0(B) \
+	F16SCALE(B, 0, X9, Y9); \
+	NIBBLES(B, 6); \
+	HIGHBITS(B, 2); \
+	SUB4D(Y4); \
+	CVT4; \
+	MUL4(Y9)
+
+#define DEC_Q5_1(B) \
+	F16SCALE(B, 0, X9, Y9); \
+	F16SCALE(B, 2, X11, Y11); \
+	NIBBLES(B, 8); \
+	HIGHBITS(B, 4); \
+	CVT4; \
+	MUL4(Y9); \
+	ADD4(Y11)
+
+DATA q5shifts<>+0(SB)/4, $0
+DATA q5shifts<>+4(SB)/4, $1
+DATA q5shifts<>+8(SB)/4, $2
+DATA q5shifts<>+12(SB)/4, $3
+DATA q5shifts<>+16(SB)/4, $4
+DATA q5shifts<>+20(SB)/4, $5
+DATA q5shifts<>+24(SB)/4, $6
+DATA q5shifts<>+28(SB)/4, $7
+DATA q5shifts<>+32(SB)/4, $8
+DATA q5shifts<>+36(SB)/4, $9
+DATA q5shifts<>+40(SB)/4, $10
+DATA q5shifts<>+44(SB)/4, $11
+DATA q5shifts<>+48(SB)/4, $12
+DATA q5shifts<>+52(SB)/4, $13
+DATA q5shifts<>+56(SB)/4, $14
+DATA q5shifts<>+60(SB)/4, $15
+DATA q5shifts<>+64(SB)/4, $16
+DATA q5shifts<>+68(SB)/4, $17
+DATA q5shifts<>+72(SB)/4, $18
+DATA q5shifts<>+76(SB)/4, $19
+DATA q5shifts<>+80(SB)/4, $20
+DATA q5shifts<>+84(SB)/4, $21
+DATA q5shifts<>+88(SB)/4, $22
+DATA q5shifts<>+92(SB)/4, $23
+DATA q5shifts<>+96(SB)/4, $24
+DATA q5shifts<>+100(SB)/4, $25
+DATA q5shifts<>+104(SB)/4, $26
+DATA q5shifts<>+108(SB)/4, $27
+DATA q5shifts<>+112(SB)/4, $28
+DATA q5shifts<>+116(SB)/4, $29
+DATA q5shifts<>+120(SB)/4, $30
+DATA q5shifts<>+124(SB)/4, $31
+GLOBL q5shifts<>(SB), RODATA|NOPTR, $128
+
+// BLOCKCONSTS sets X10, Y15 and Y4 (zero point Z).
+#define BLOCKCONSTS(Z) \
+	MOVL         $0x0f0f0f0f, AX; \
+	VMOVD        AX, X10; \
+	VPBROADCASTD X10, X10; \
+	MOVL         $1, AX; \
+	VMOVD        AX, X15; \
+	VPBROADCASTD X15, Y15; \
+	MOVL         Z, AX; \
+	VMOVD        AX, X4; \
+	VPBROADCASTD X4, Y4
+
+#define STORE32 \
+	VMOVUPS Y5, (DI); \
+	VMOVUPS Y6, 32(DI); \
+	VMOVUPS Y7, 64(DI); \
+	VMOVUPS Y8, 96(DI)
+
+// FMAROW adds the decoded block (Y5-Y8) times the 32 activations at DI
+// into accumulator Y, group by group.
+#define FMAROW(Y) \
+	VFMADD231PS (DI), Y5, Y; \
+	VFMADD231PS 32(DI), Y6, Y; \
+	VFMADD231PS 64(DI), Y7, Y; \
+	VFMADD231PS 96(DI), Y8, Y
+
+// func deqQ8_0AVX2(dst *float32, src *byte, nb int)
+TEXT ·deqQ8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	BLOCKCONSTS($0)
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	DEC_Q8_0(SI)
+	STORE32
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func dot4x1Q8_0AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+// out[r] = row r · x, rows ldw bytes apart, accumulated as tile4x1F32
+// does on the decoded rows.
+TEXT ·dot4x1Q8_0AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($0)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q8_0(SI)
+	FMAROW(Y0)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q8_0(BX)
+	FMAROW(Y1)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q8_0(BX)
+	FMAROW(Y2)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q8_0(BX)
+	FMAROW(Y3)
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func deqQ4_0AVX2(dst *float32, src *byte, nb int)
+TEXT ·deqQ4_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	BLOCKCONSTS($8)
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	DEC_Q4_0(SI)
+	STORE32
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func dot4x1Q4_0AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+// out[r] = row r · x, rows ldw bytes apart, accumulated as tile4x1F32
+// does on the decoded rows.
+TEXT ·dot4x1Q4_0AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($8)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q4_0(SI)
+	FMAROW(Y0)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q4_0(BX)
+	FMAROW(Y1)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q4_0(BX)
+	FMAROW(Y2)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q4_0(BX)
+	FMAROW(Y3)
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func deqQ4_1AVX2(dst *float32, src *byte, nb int)
+TEXT ·deqQ4_1AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	BLOCKCONSTS($0)
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	DEC_Q4_1(SI)
+	STORE32
+	ADDQ $20, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func dot4x1Q4_1AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+// out[r] = row r · x, rows ldw bytes apart, accumulated as tile4x1F32
+// does on the decoded rows.
+TEXT ·dot4x1Q4_1AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($0)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q4_1(SI)
+	FMAROW(Y0)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q4_1(BX)
+	FMAROW(Y1)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q4_1(BX)
+	FMAROW(Y2)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q4_1(BX)
+	FMAROW(Y3)
+	ADDQ $20, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func deqQ5_0AVX2(dst *float32, src *byte, nb int)
+TEXT ·deqQ5_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	BLOCKCONSTS($16)
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	DEC_Q5_0(SI)
+	STORE32
+	ADDQ $22, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func dot4x1Q5_0AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+// out[r] = row r · x, rows ldw bytes apart, accumulated as tile4x1F32
+// does on the decoded rows.
+TEXT ·dot4x1Q5_0AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($16)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q5_0(SI)
+	FMAROW(Y0)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q5_0(BX)
+	FMAROW(Y1)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q5_0(BX)
+	FMAROW(Y2)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q5_0(BX)
+	FMAROW(Y3)
+	ADDQ $22, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func deqQ5_1AVX2(dst *float32, src *byte, nb int)
+TEXT ·deqQ5_1AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	BLOCKCONSTS($0)
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	DEC_Q5_1(SI)
+	STORE32
+	ADDQ $24, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func dot4x1Q5_1AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+// out[r] = row r · x, rows ldw bytes apart, accumulated as tile4x1F32
+// does on the decoded rows.
+TEXT ·dot4x1Q5_1AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($0)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q5_1(SI)
+	FMAROW(Y0)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q5_1(BX)
+	FMAROW(Y1)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q5_1(BX)
+	FMAROW(Y2)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q5_1(BX)
+	FMAROW(Y3)
+	ADDQ $24, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
