@@ -13,6 +13,7 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/internal/quality"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
@@ -240,5 +241,89 @@ func TestQuantizeRefusals(t *testing.T) {
 	}
 	if want := []string{"hard.gguf", "link.gguf", "model.pth"}; !slices.Equal(names, want) {
 		t.Errorf("files left in the output directory: %v, want %v", names, want)
+	}
+}
+
+// allLogits runs tokens through the model at path and returns [T][V].
+func allLogits(t *testing.T, path string, tokens []int) ([]float32, int) {
+	t.Helper()
+	f, err := format.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := engine.Load(f, engine.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := m.Config().Vocab
+	out := make([]float32, len(tokens)*V)
+	if err := m.Sequence(m.NewState(), tokens, out); err != nil {
+		t.Fatal(err)
+	}
+	return out, V
+}
+
+// typeTolerance is the largest |Δlogit| against the f32 file accepted per
+// type, as a fraction of the f32 logits' spread (max − min). The worst
+// measured over these nine models (384 positions on the rwkv.cpp ones):
+// f16 0.00065, bf16 0.0049, q8_0 0.012, q5_1 0.075, q5_0 0.072, q4_1 0.15,
+// q4_0 0.15 (the block types' worst case depends on the weights, hence
+// the smaller margins there).
+var typeTolerance = map[quant.DType]float64{
+	quant.F32: 0, quant.F16: 0.01, quant.BF16: 0.04,
+	quant.Q8_0: 0.05, quant.Q5_1: 0.15, quant.Q5_0: 0.2, quant.Q4_1: 0.3, quant.Q4_0: 0.4,
+}
+
+// TestQuantizeEveryModel: every type on every reference model runs, with
+// logits within the type's tolerance of the f32 file's; on the trained
+// rwkv.cpp models q8_0 and f16 keep ≥ 97 % of the top-1 predictions.
+func TestQuantizeEveryModel(t *testing.T) {
+	sample := []byte(quality.SampleText)[:128]
+	bytesOf := func(b []byte) []int {
+		ids := make([]int, len(b))
+		for i, c := range b {
+			ids[i] = int(c)
+		}
+		return ids
+	}
+	models := []struct {
+		in      string
+		tokens  []int
+		trained bool
+	}{
+		{testutil.Shared(t, "reference", "tiny-v4-bf16.pth"), []int{510, 4062, 8516, 187, 50276, 0, 1533, 12092}, false},
+		{testutil.Shared(t, "reference", "tiny-v5-bf16.pth"), []int{1, 500, 1023, 7, 77, 0, 300, 2}, false},
+		{testutil.Shared(t, "reference", "tiny-v6-bf16.pth"), []int{1, 500, 1023, 7, 77, 0, 300, 2}, false},
+		{testutil.Shared(t, "reference", "tiny-v7-bf16.pth"), []int{1, 500, 1023, 7, 77, 0, 300, 2}, false},
+		{rwkvcpp(t, "tiny-rwkv-4v0-660K-FP32.bin"), bytesOf(sample), true},
+		{rwkvcpp(t, "tiny-rwkv-5v1-730K-FP32.bin"), bytesOf(sample), true},
+		{rwkvcpp(t, "tiny-rwkv-5v2-730K-FP32.bin"), bytesOf(sample), true},
+		{rwkvcpp(t, "history-edea0c2/tiny-rwkv-6v0-1m-FP32.bin"), bytesOf(sample), true},
+		{rwkvcpp(t, "tiny-rwkv-7v0-834K-FP32.bin"), bytesOf(sample), true},
+	}
+	for _, m := range models {
+		t.Run(filepath.Base(m.in), func(t *testing.T) {
+			f32, _ := convertTo(t, m.in, DTypeF32)
+			want, V := allLogits(t, f32, m.tokens)
+			lo, hi := want[0], want[0]
+			for _, v := range want {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			spread := float64(hi - lo)
+			for _, q := range Types {
+				out, _ := quantizeTo(t, f32, QuantizeOptions{Type: q, Threads: 2})
+				got, _ := allLogits(t, out, m.tokens)
+				st := testutil.CompareLogits(want, got, V)
+				top1 := float64(st.Top1Agree) / float64(st.Positions)
+				t.Logf("%-5v %v (%.3g of the spread %.3g)", q, st, st.MaxAbs/spread, spread)
+				if st.MaxAbs > typeTolerance[q]*spread {
+					t.Errorf("%v: max |Δlogit| %.3g exceeds %.3g (%.0f%% of the f32 spread %.3g)", q, st.MaxAbs, typeTolerance[q]*spread, 100*typeTolerance[q], spread)
+				}
+				if m.trained && (q == quant.Q8_0 || q == quant.F16) && top1 < 0.97 {
+					t.Errorf("%v: top-1 agreement %.4f < 0.97", q, top1)
+				}
+			}
+		})
 	}
 }
