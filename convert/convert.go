@@ -197,14 +197,28 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 	return rep, nil
 }
 
-// fallbackNotes lists the tensors the policy stored in a float type
-// because their rows do not fill whole blocks.
+// fallbackNotes says which tensors the policy stored in a float type
+// because their rows do not fill whole blocks: one line per reason.
 func fallbackNotes(ts []TensorReport) []string {
-	var notes []string
+	byNote := map[string][]string{}
+	var order []string
 	for _, t := range ts {
-		if t.Note != "" {
-			notes = append(notes, t.Name+": "+t.Note)
+		if t.Note == "" {
+			continue
 		}
+		if byNote[t.Note] == nil {
+			order = append(order, t.Note)
+		}
+		byNote[t.Note] = append(byNote[t.Note], t.Name)
+	}
+	var notes []string
+	for _, n := range order {
+		names := byNote[n]
+		list := strings.Join(names[:min(3, len(names))], ", ")
+		if len(names) > 3 {
+			list += fmt.Sprintf(" and %d more", len(names)-3)
+		}
+		notes = append(notes, fmt.Sprintf("%d tensors (%s): %s", len(names), list, n))
 	}
 	return notes
 }

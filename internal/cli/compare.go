@@ -97,13 +97,9 @@ func writeQualityTable(w io.Writer, names []string, rs []quality.Result) error {
 
 // compareFiles tokenizes the text for ref and compares other against it.
 func compareFiles(ctx context.Context, ref, other, textFile, tokFile string, maxTokens, threads int) (*compareReport, error) {
-	text, textName := quality.SampleText, "built-in sample"
-	if textFile != "" {
-		b, err := os.ReadFile(textFile)
-		if err != nil {
-			return nil, err
-		}
-		text, textName = string(b), textFile
+	text, textName, err := compareText(textFile)
+	if err != nil {
+		return nil, err
 	}
 	mRef, fRef, err := openModel(ref, threads)
 	if err != nil {
@@ -156,6 +152,43 @@ func compareFiles(ctx context.Context, ref, other, textFile, tokFile string, max
 		}
 	}
 	return &compareReport{Ref: ref, Other: other, Text: textName, Tokens: len(tokens), Result: c.Result()}, nil
+}
+
+// compareText is the text to compare on and its name for the report.
+func compareText(textFile string) (string, string, error) {
+	if textFile == "" {
+		return quality.SampleText, "built-in sample", nil
+	}
+	b, err := os.ReadFile(textFile)
+	if err != nil {
+		return "", "", err
+	}
+	return string(b), textFile, nil
+}
+
+// checkCompareInput fails early (before quantize writes anything) when
+// compare could not tokenize the text for the model at path.
+func checkCompareInput(path, textFile string) error {
+	text, _, err := compareText(textFile)
+	if err != nil {
+		return err
+	}
+	f, err := format.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	vocab, err := f.Metadata.Uint(fmt.Sprint(mustString(f.Metadata, "general.architecture"), ".vocab_size"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	_, err = compareTokens(path, f, "", text, int(vocab))
+	return err
+}
+
+func mustString(md format.Metadata, key string) string {
+	s, _ := md.String(key)
+	return s
 }
 
 // compareTokens tokenizes text with tokFile, or the model's stored

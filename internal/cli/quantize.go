@@ -135,6 +135,11 @@ func runQuantize(cmd *cobra.Command, opts *quantizeOptions) error {
 			return err
 		}
 	}
+	if opts.Report {
+		if err := checkCompareInput(opts.Input, opts.Text); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+	}
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
