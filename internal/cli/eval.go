@@ -357,7 +357,7 @@ func evaluateTasks(ctx context.Context, opts *evalOptions) (*evalRun, error) {
 		res, err := eval.Evaluate(ctx, engineEvalModel{lm.m}, l.t, l.docs, eval.Options{
 			Encoder: enc, Workers: workers, BootstrapIters: opts.BootstrapIters, CheckScoring: opts.CheckScoring,
 			Progress: func(done int, tokens int64) {
-				prog.Update(base+done, l.t.Name+", "+progressDetail(start, base+done, total, baseTok+tokens))
+				prog.Update(base+done, l.t.Name+" "+progressDetail(start, base+done, total, baseTok+tokens))
 			},
 		})
 		if err != nil {
@@ -442,7 +442,7 @@ func progressDetail(start time.Time, done, total int, tokens int64) string {
 	if done > 0 {
 		eta = (time.Duration(el / float64(done) * float64(total-done) * float64(time.Second))).Round(time.Second).String()
 	}
-	return fmt.Sprintf("%.0f tokens/s, ETA %s", float64(tokens)/max(el, 1e-9), eta)
+	return fmt.Sprintf("%.0f tok/s, ETA %s", float64(tokens)/max(el, 1e-9), eta)
 }
 
 // runEvalPPL scores a text file: token-level perplexity and bits per byte.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,5 +159,52 @@ func TestEvalCheckScoring(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "lambada_openai") || !strings.Contains(out.String(), "pad [187]") {
 		t.Errorf("table: %s", out)
+	}
+}
+
+// ciResultsFile is the committed result of the full LAMBADA run on the tiny
+// v4 reference model (RWKV_TOOLS_EVAL_UPDATE=1 rewrites it).
+var ciResultsFile = filepath.Join("..", "..", "testdata", "eval", "lambada_openai-tiny-v4.json")
+
+// TestEvalLambadaFull runs all 5153 LAMBADA documents on the tiny v4
+// reference model and compares the results with the committed file
+// (values to 1e-9 relative: other kernel sets may round differently).
+// It is CI's LAMBADA step (RWKV_TOOLS_EVAL_FULL=1); plain `go test` skips
+// it to stay fast.
+func TestEvalLambadaFull(t *testing.T) {
+	if os.Getenv("RWKV_TOOLS_EVAL_FULL") != "1" {
+		t.Skip("set RWKV_TOOLS_EVAL_FULL=1 (CI's eval step) to run the full LAMBADA comparison")
+	}
+	model := tinyV4GGUF(t)
+	dir := t.TempDir()
+	err := runEval(context.Background(), &evalOptions{IO: &IO{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Model: model, Tasks: []string{"lambada_openai"},
+		DataDir: testutil.Shared(t, "data"), BootstrapIters: 10000, Output: dir, Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := eval.ReadResults(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("RWKV_TOOLS_EVAL_UPDATE") == "1" {
+		got.Config.ModelArgs, got.Config.ToolVersion, got.Config.WallTimeSeconds = "tiny-v4-bf16.pth converted to f32 with 20B_tokenizer.json", "", 0
+		if err := eval.WriteResults(ciResultsFile, got); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", ciResultsFile)
+		return
+	}
+	want, err := eval.ReadResults(ciResultsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.NSamples["lambada_openai"] != want.NSamples["lambada_openai"] || got.Config.Protocol != want.Config.Protocol || !slices.Equal(got.Config.PadToken, want.Config.PadToken) {
+		t.Fatalf("n-samples %+v, protocol %s, pad %v; committed %+v, %s, %v", got.NSamples, got.Config.Protocol, got.Config.PadToken, want.NSamples, want.Config.Protocol, want.Config.PadToken)
+	}
+	for name, w := range want.Results["lambada_openai"] {
+		g, ok := got.Results["lambada_openai"][name]
+		if !ok || math.Abs(float64(g-w)) > 1e-9*math.Abs(float64(w)) {
+			t.Errorf("%s = %v, committed %v", name, g, w)
+		}
 	}
 }
