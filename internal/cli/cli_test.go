@@ -118,7 +118,8 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: %s", errOut)
 	}
-	for _, want := range []string{"RWKV-4 from pth", "max |Δlogit| vs sequence mode = 0", "top-1 agreement 12/12", "next tokens:"} {
+	for _, want := range []string{"RWKV-4 from pth", "max |Δlogit| vs sequence mode = 0", "top-1 agreement 12/12", "next tokens:",
+		"tiny-rwkv4-q8_0.gguf: ", "Q8_0", "| tiny-rwkv4-q8_0.gguf |", "KL mean"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -1,16 +1,21 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rwkv-tools/rwkv-tools/convert"
 	"github.com/rwkv-tools/rwkv-tools/internal/demo"
+	"github.com/rwkv-tools/rwkv-tools/internal/quality"
+	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
 type demoOptions struct {
@@ -154,10 +159,37 @@ func runDemo(cmd *cobra.Command, opts *demoOptions) error {
 		next, _ = argmaxLogSumExp(row)
 	}
 	fmt.Fprintf(out, "next tokens: %v\n", gen)
+
+	if err := demoQuantize(cmd.Context(), out, dir, paths[convert.DTypeF32], paths[convert.DTypeF16]); err != nil {
+		return err
+	}
 	if opts.Keep || opts.Dir != "" {
 		fmt.Fprintf(out, "\nfiles kept in %s\n", dir)
 	}
 	return nil
+}
+
+// demoQuantize is the demo's quantize step: the f32 file to q8_0, then the
+// quality table of the f16 and q8_0 files against f32 on the built-in text.
+func demoQuantize(ctx context.Context, out io.Writer, dir, f32, f16 string) error {
+	fmt.Fprintf(out, "\n== 6. quantize to q8_0 (int8) and compare with f32 on the built-in English sample\n")
+	q8 := filepath.Join(dir, "tiny-rwkv4-q8_0.gguf")
+	rep, err := convert.Quantize(ctx, f32, q8, convert.QuantizeOptions{Type: quant.Q8_0, Threads: runtime.GOMAXPROCS(0)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: %s, tensor data %s → %s\n", filepath.Base(q8), quantizeCounts(rep), humanBytes(rep.InBytes), humanBytes(rep.OutBytes))
+	var names []string
+	var results []quality.Result
+	for _, p := range []string{f16, q8} {
+		r, err := compareFiles(ctx, f32, p, "", "", 0, 0)
+		if err != nil {
+			return err
+		}
+		names, results = append(names, filepath.Base(p)), append(results, r.Result)
+	}
+	fmt.Fprintf(out, "against %s (random weights: a trained model's figures are in the README):\n", filepath.Base(f32))
+	return writeQualityTable(out, names, results)
 }
 
 func maxAbsDiff(a, b []float32) float64 {
