@@ -24,7 +24,11 @@ type Config struct {
 	Embd      int
 	Layers    int
 	FFN       int
-	StateSize int // floats in a State
+	StateSize int // floats in a State (its fixed part)
+	// StatePerToken is how many floats the State grows by per token fed
+	// (GPT-NeoX: its KV cache, Layers·2·Embd); 0 for the RWKV models,
+	// whose state has a fixed size.
+	StatePerToken int
 }
 
 // Model is a loaded network.
@@ -76,6 +80,8 @@ func Load(f *format.File, opts Options) (Model, error) {
 		return loadRWKV6(f, pool)
 	case arch.RWKV7:
 		return loadRWKV7(f, pool)
+	case arch.GPTNeoX:
+		return loadGPTNeoX(f, pool)
 	}
 	if arch.Supported(archName) {
 		return nil, fmt.Errorf("engine: architecture %s has no engine implementation", archName)

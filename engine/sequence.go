@@ -10,7 +10,7 @@ const maxChunk = 64
 // maxChunk tokens.
 func runChunks(cfg Config, st *State, tokens []int, logits []float32, fwd func(tokens []int, out []float32, lastOnly bool)) error {
 	V := cfg.Vocab
-	if st == nil || st.Arch != cfg.Arch || st.Layers != cfg.Layers || st.Embd != cfg.Embd || len(st.Data) != cfg.StateSize {
+	if st == nil || st.Arch != cfg.Arch || st.Layers != cfg.Layers || st.Embd != cfg.Embd || !cfg.stateLenOK(len(st.Data)) {
 		return fmt.Errorf("engine: state does not belong to this %s model (L%d C%d)", cfg.Arch, cfg.Layers, cfg.Embd)
 	}
 	T := len(tokens)
@@ -44,4 +44,13 @@ func runChunks(cfg Config, st *State, tokens []int, logits []float32, fwd func(t
 		fwd(tokens[t0:t1], out, lastOnly)
 	}
 	return nil
+}
+
+// stateLenOK reports whether a state of n floats fits the model: exactly
+// StateSize, or (a growing state) StateSize plus whole tokens.
+func (cfg Config) stateLenOK(n int) bool {
+	if cfg.StatePerToken == 0 {
+		return n == cfg.StateSize
+	}
+	return n >= cfg.StateSize && (n-cfg.StateSize)%cfg.StatePerToken == 0
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/rwkv-tools/rwkv-tools/arch"
 )
 
 // State is the recurrent state of one sequence: a flat float32 buffer owned
@@ -12,7 +14,8 @@ import (
 // (RWKV-4: per layer att_x, aa, bb, pp, ffn_x, each Embd floats, the
 // ChatRWKV order; RWKV-5: per layer att_x, ffn_x, then S[h][key][value];
 // RWKV-7: per layer att_x, ffn_x, then S[h][value][key]; both Embd + Embd +
-// Embd·head_size floats).
+// Embd·head_size floats; GPT-NeoX: the KV cache, per position per layer
+// k[C] then v[C], growing by 2·Layers·Embd floats per token).
 type State struct {
 	Arch   string
 	Layers int
@@ -28,16 +31,43 @@ func (s *State) Clone() *State {
 }
 
 // CopyFrom overwrites s with o; both must belong to the same model shape.
+// A growing state (GPT-NeoX's KV cache) takes o's length.
 func (s *State) CopyFrom(o *State) error {
 	if err := s.compatible(o); err != nil {
 		return err
+	}
+	if s.perToken() > 0 {
+		s.Data = append(s.Data[:0], o.Data...)
+		return nil
 	}
 	copy(s.Data, o.Data)
 	return nil
 }
 
+// perToken is how many floats a growing state holds per token fed
+// (GPT-NeoX: k and v of every layer), 0 for a fixed-size state.
+func (s *State) perToken() int {
+	if s.Arch == arch.GPTNeoX {
+		return 2 * s.Layers * s.Embd
+	}
+	return 0
+}
+
+// Tokens is the number of tokens a growing state holds (its KV cache
+// length); 0 for a fixed-size state.
+func (s *State) Tokens() int {
+	if n := s.perToken(); n > 0 {
+		return len(s.Data) / n
+	}
+	return 0
+}
+
 func (s *State) compatible(o *State) error {
-	if s.Arch != o.Arch || s.Layers != o.Layers || s.Embd != o.Embd || len(s.Data) != len(o.Data) {
+	sameLen := len(s.Data) == len(o.Data)
+	if n := s.perToken(); n > 0 {
+		sameLen = len(o.Data)%n == 0
+	}
+	if s.Arch != o.Arch || s.Layers != o.Layers || s.Embd != o.Embd || !sameLen {
 		return fmt.Errorf("state of %s L%d C%d (%d floats) does not fit a model of %s L%d C%d (%d floats)",
 			o.Arch, o.Layers, o.Embd, len(o.Data), s.Arch, s.Layers, s.Embd, len(s.Data))
 	}
@@ -109,21 +139,6 @@ func readStateHeader(r io.Reader) (State, uint64, error) {
 	return got, count, nil
 }
 
-// readStateData reads exactly len(dst) floats in chunks, refusing NaN and
-// infinite values (a state holding them makes every later logit NaN) and
-// any bytes after the last float.
-func readStateData(r io.Reader, dst []float32) error {
-	total := uint64(len(dst))
-	for from := uint64(0); from < total; {
-		n := min(total-from, 1<<16)
-		if err := readStateDataPart(r, dst[from:from+n], from, total); err != nil {
-			return err
-		}
-		from += n
-	}
-	return checkStateEnd(r, total)
-}
-
 func checkStateEnd(r io.Reader, total uint64) error {
 	var one [1]byte
 	if n, _ := io.ReadFull(r, one[:]); n != 0 {
@@ -186,14 +201,27 @@ func ReadStateInto(r io.Reader, s *State) error {
 	if err != nil {
 		return err
 	}
-	if got.Arch != s.Arch || got.Layers != s.Layers || got.Embd != s.Embd || count != uint64(len(s.Data)) {
-		return fmt.Errorf("state file holds a state of %s L%d C%d (%d floats); the model needs %s L%d C%d (%d floats)",
-			got.Arch, got.Layers, got.Embd, count, s.Arch, s.Layers, s.Embd, len(s.Data))
+	want := uint64(len(s.Data))
+	if n := uint64(s.perToken()); n > 0 && count%n == 0 {
+		want = count // a KV cache of any whole number of tokens
 	}
-	data := make([]float32, len(s.Data))
-	if err := readStateData(r, data); err != nil {
+	if got.Arch != s.Arch || got.Layers != s.Layers || got.Embd != s.Embd || count != want {
+		return fmt.Errorf("state file holds a state of %s L%d C%d (%d floats); the model needs %s L%d C%d (%d floats)",
+			got.Arch, got.Layers, got.Embd, count, s.Arch, s.Layers, s.Embd, want)
+	}
+	data := make([]float32, 0, min(count, 1<<20))
+	chunk := make([]float32, 1<<16)
+	for remaining := count; remaining > 0; {
+		n := min(remaining, uint64(len(chunk)))
+		if err := readStateDataPart(r, chunk[:n], count-remaining, count); err != nil {
+			return err
+		}
+		data = append(data, chunk[:n]...)
+		remaining -= n
+	}
+	if err := checkStateEnd(r, count); err != nil {
 		return err
 	}
-	copy(s.Data, data)
+	s.Data = append(s.Data[:0], data...)
 	return nil
 }
