@@ -2,11 +2,7 @@ package benchmarks
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +11,7 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/internal/synth"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
@@ -61,64 +58,9 @@ func syntheticModel(b *testing.B, dt quant.DType) string {
 }
 
 func writeSynthetic(path string, d arch.Dims, dt quant.DType) error {
-	table, err := arch.Tensors(arch.RWKV4, d)
-	if err != nil {
-		return err
-	}
-	a := arch.RWKV4
-	md := format.Metadata{
-		"general.architecture":              format.String(a),
-		arch.Key(a, arch.KeyVocabSize):      format.Uint32(uint32(d.Vocab)),
-		arch.Key(a, arch.KeyEmbeddingLen):   format.Uint32(uint32(d.Embd)),
-		arch.Key(a, arch.KeyBlockCount):     format.Uint32(uint32(d.Layers)),
-		arch.Key(a, arch.KeyFeedForwardLen): format.Uint32(uint32(d.FFN)),
-	}
-	var ws []format.WriteTensor
-	for i, t := range table {
-		typ := dt
-		if t.Role == arch.Vector {
-			typ = quant.F32
-		}
-		rng := rand.New(rand.NewPCG(uint64(i), 169))
-		t := t
-		ws = append(ws, format.WriteTensor{
-			TensorInfo: format.TensorInfo{Name: t.Name, DType: typ, Dims: t.GGUFDims()},
-			Write: func(w io.Writer) error {
-				n := 1
-				for _, s := range t.Shape {
-					n *= int(s)
-				}
-				scale := 1 / math.Sqrt(float64(t.Shape[len(t.Shape)-1]))
-				buf := make([]byte, 0, 1<<16)
-				for i := 0; i < n; i++ {
-					v := float32(rng.NormFloat64() * scale)
-					if t.Role == arch.Vector {
-						v = float32(rng.Float64()) // mixes in (0,1); decays negative below
-						if filepath.Ext(t.Name) == ".weight" && len(t.Name) > 20 && t.Name[len(t.Name)-20:] == "time_mix_decay.weight" {
-							v = -float32(math.Exp(float64(v)*4 - 3))
-						}
-					}
-					switch typ {
-					case quant.F32:
-						buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-					case quant.F16:
-						buf = binary.LittleEndian.AppendUint16(buf, quant.F32ToF16(v))
-					case quant.BF16:
-						buf = binary.LittleEndian.AppendUint16(buf, quant.F32ToBF16(v))
-					}
-					if len(buf) >= 1<<16-4 {
-						if _, err := w.Write(buf); err != nil {
-							return err
-						}
-						buf = buf[:0]
-					}
-				}
-				_, err := w.Write(buf)
-				return err
-			},
-		})
-	}
-	return format.WriteFile(context.Background(), path, md, ws)
+	_, err := synth.Write(context.Background(), path, synth.Options{Arch: arch.RWKV4, Layers: d.Layers, Embd: d.Embd,
+		Vocab: d.Vocab, FFN: d.FFN, Type: dt, Seed: 169})
+	return err
 }
 
 func loadModel(b *testing.B, dt quant.DType, threads int) (engine.Model, func()) {

@@ -140,3 +140,11 @@ func TokenizerFromMetadata(md format.Metadata) (tokenizer.Tokenizer, error) {
 	}
 	return tokenizer.FromGGUFVocab(v)
 }
+
+// TokenizerMetadata returns the GGUF keys that store the tokenizer file at
+// path (tokenizer.json or rwkv_vocab_*.txt) in a model of vocab rows, as
+// convert stores it (used by synth).
+func TokenizerMetadata(path string, vocab int) (format.Metadata, error) {
+	md, _, err := tokenizerMetadata(path, vocab)
+	return md, err
+}

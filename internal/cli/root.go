@@ -107,6 +107,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newEvalCmd(io, nil),
 		newCheckCmd(io, nil),
 		newCompareResultsCmd(io, nil),
+		newSynthCmd(io, nil),
 	)
 	return root
 }

@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"internal/depcheck":   {},
 	"internal/table":      {"github.com/olekukonko/tablewriter"},
 	"internal/quality":    {},
+	"internal/synth":      {"arch", "convert", "format", "quant"},
 	"eval/task":           {},
 	"eval":                {"eval/task", "internal/atomicfile", "golang.org/x/sync"},
 	"eval/results":        {},
