@@ -241,3 +241,16 @@ func mcDoc(id int, fields any, context string, choices []string, gold int) Doc {
 	}
 	return Doc{ID: id, Fields: fields, Target: " " + choices[gold], Requests: reqs, Choices: choices, Gold: gold}
 }
+
+// indexFrom is bytes.Index(data[from:], sub) + from, or -1.
+func indexFrom(data, sub []byte, from int) int {
+	if from > len(data) {
+		return -1
+	}
+	if i := bytes.Index(data[from:], sub); i >= 0 {
+		return from + i
+	}
+	return -1
+}
+
+func countNewlines(b []byte) int { return bytes.Count(b, []byte{'\n'}) }

@@ -67,8 +67,10 @@ func FuzzJSONLLoaders(f *testing.F) {
 	f.Add([]byte(nutLine), []byte(keyLine), uint8(3))
 	f.Add([]byte(`{"text": "a b c"}`+"\n"), []byte(nil), uint8(4))
 	f.Add([]byte(nutLine), []byte(keyLine), uint8(5))
+	f.Add(readTestdata(f, "hellaswag/hellaswag_val.jsonl"), []byte(nil), uint8(6))
+	f.Add(readTestdata(f, "record/val.jsonl"), []byte(nil), uint8(7))
 	f.Fuzz(func(t *testing.T, data, aux []byte, which uint8) {
-		switch which % 6 {
+		switch which % 8 {
 		case 0:
 			fuzzLoad(t, "piqa", map[string][]byte{"piqa/valid.jsonl": data, "piqa/valid-labels.lst": aux})
 		case 1:
@@ -81,6 +83,10 @@ func FuzzJSONLLoaders(f *testing.F) {
 			fuzzLoad(t, "lambada_openai", map[string][]byte{"lambada_openai/lambada_test.jsonl": data})
 		case 5:
 			fuzzLoad(t, "openbookqa", map[string][]byte{"openbookqa/test.json": data, "openbookqa/question-answers.jsonl": aux})
+		case 6:
+			fuzzLoad(t, "hellaswag", map[string][]byte{"hellaswag/hellaswag_val.jsonl": data})
+		case 7:
+			fuzzLoad(t, "record", map[string][]byte{"record/val.jsonl": data})
 		}
 	})
 }
@@ -100,4 +106,27 @@ func FuzzHeadQA(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzLoad(t, "headqa_en", map[string][]byte{"headqa_en/test_HEAD_EN.json": data})
 	})
+}
+
+func FuzzSciQ(f *testing.F) {
+	f.Add(readTestdata(f, "sciq/test.json"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzLoad(t, "sciq", map[string][]byte{"sciq/test.json": data})
+	})
+}
+
+func FuzzStoryCloze(f *testing.F) {
+	f.Add(readTestdata(f, "storycloze_2016/"+storyClozeTestFile))
+	f.Add([]byte(scHeader + scRow))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzLoad(t, "storycloze_2016", map[string][]byte{"storycloze_2016/" + storyClozeTestFile: data})
+	})
+}
+
+func readTestdata(f *testing.F, rel string) []byte {
+	b, err := os.ReadFile(filepath.Join("testdata", rel))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
 }

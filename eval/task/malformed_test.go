@@ -15,6 +15,12 @@ const (
 	nutLine   = `{"centerpiece": "Q?", "options": ["a", "b", "c"], "correct_options_idx": [1]}` + "\n"
 	keyLine   = `{"id":"q1","answerKey":"B"}` + "\n"
 	boolqLine = `{"question": "q", "passage": "T -- p", "idx": 0, "label": true}` + "\n"
+	hsLine    = `{"ind": 1, "activity_label": "A", "ctx_a": "a", "ctx_b": "b", "ctx": "c", "split": "val", "split_type": "indomain", "source_id": "s", "endings": ["x", "y"], "label": 1}` + "\n"
+	sciqQ     = `{"question": "q", "distractor1": "a", "distractor2": "b", "distractor3": "c", "correct_answer": "d", "support": "s"}`
+	recLine   = `{"idx": 0, "passage": {"text": "Bob met Al.\\n@highlight\\nHi", "entities": [{"start": 0, "end": 2}]}, "qas": [{"idx": 0, "query": "@placeholder met Al", "answers": [{"text": "Bob"}]}]}` + "\n"
+	scPath    = "storycloze_2016/" + storyClozeTestFile
+	scHeader  = "InputStoryid,InputSentence1,InputSentence2,InputSentence3,InputSentence4,RandomFifthSentenceQuiz1,RandomFifthSentenceQuiz2,AnswerRightEnding\n"
+	scRow     = "id1,One.,Two.,Three.,Four.,Good.,Bad.,1\n"
 )
 
 // copaXML returns a copa-dev.xml holding items first..last; edit changes
@@ -97,6 +103,29 @@ func TestMalformedData(t *testing.T) {
 		{"headqa qid not int", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(strings.Replace(headqaQ, `"qid": "1"`, `"qid": "x"`, 1))}}, []string{"@headqa_en/test_HEAD_EN.json:1:", "not an integer"}},
 		{"headqa no exams", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", `{"version": "1.0"}`}}, []string{"@headqa_en/test_HEAD_EN.json:1:", `missing field "exams"`}},
 		{"headqa empty", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", "  \n"}}, []string{"@headqa_en/test_HEAD_EN.json", "empty file"}},
+		// HellaSwag
+		{"hellaswag missing ctx", "hellaswag", []file{{"hellaswag/hellaswag_val.jsonl", hsLine + strings.Replace(hsLine, `"ctx": "c", `, "", 1)}}, []string{"@hellaswag/hellaswag_val.jsonl:2:", `missing field "ctx"`}},
+		{"hellaswag label out of range", "hellaswag", []file{{"hellaswag/hellaswag_val.jsonl", strings.Replace(hsLine, `"label": 1`, `"label": 4`, 1)}}, []string{"@hellaswag/hellaswag_val.jsonl:1:", "label \"4\" names none of the 2 endings"}},
+		{"hellaswag no label", "hellaswag", []file{{"hellaswag/hellaswag_val.jsonl", strings.Replace(hsLine, `, "label": 1`, "", 1)}}, []string{"@hellaswag/hellaswag_val.jsonl:1:", `"label"`}},
+		{"hellaswag no endings", "hellaswag", []file{{"hellaswag/hellaswag_val.jsonl", strings.Replace(hsLine, `["x", "y"]`, `[]`, 1)}}, []string{"@hellaswag/hellaswag_val.jsonl:1:", "endings"}},
+		{"hellaswag broken json", "hellaswag", []file{{"hellaswag/hellaswag_val.jsonl", hsLine[:30] + "\n"}}, []string{"@hellaswag/hellaswag_val.jsonl:1:", "broken JSON"}},
+		// SciQ
+		{"sciq not an array", "sciq", []file{{"sciq/test.json", `{"question": "q"}`}}, []string{"@sciq/test.json:1:", "array of questions"}},
+		{"sciq missing support", "sciq", []file{{"sciq/test.json", "[\n" + sciqQ + ",\n" + strings.Replace(sciqQ, `, "support": "s"`, "", 1) + "\n]"}}, []string{"@sciq/test.json:3:", "question 2", `missing field "support"`}},
+		{"sciq broken json", "sciq", []file{{"sciq/test.json", "[\n" + sciqQ + ",\n{\"question\": }\n]"}}, []string{"@sciq/test.json:3:", "broken JSON"}},
+		{"sciq empty array", "sciq", []file{{"sciq/test.json", "[]"}}, []string{"@sciq/test.json:1:", "no questions"}},
+		// StoryCloze
+		{"storycloze unclosed quote", "storycloze_2016", []file{{scPath, scHeader + scRow + "\"id\",\"open\n"}}, []string{"@" + scPath + ":3:", "not closed"}},
+		{"storycloze short row", "storycloze_2016", []file{{scPath, scHeader + scRow + "a,b,c,d,e,f,1\n"}}, []string{"@" + scPath + ":3:", "7 fields, want 8"}},
+		{"storycloze wrong answer", "storycloze_2016", []file{{scPath, scHeader + strings.Replace(scRow, ",1\n", ",3\n", 1)}}, []string{"@" + scPath + ":2:", "AnswerRightEnding \"3\""}},
+		{"storycloze header only", "storycloze_2016", []file{{scPath, scHeader}}, []string{"@" + scPath, "no stories"}},
+		{"storycloze bad utf8", "storycloze_2016", []file{{scPath, scHeader + scRow + "x,\xc3\x28,b,c,d,e,f,1\n"}}, []string{"@" + scPath + ":3:", "UTF-8"}},
+		// ReCoRD
+		{"record missing passage", "record", []file{{"record/val.jsonl", recLine + `{"idx": 1, "qas": []}` + "\n"}}, []string{"@record/val.jsonl:2:", `"passage"`}},
+		{"record no entities", "record", []file{{"record/val.jsonl", strings.Replace(recLine, `[{"start": 0, "end": 2}]`, `[]`, 1)}}, []string{"@record/val.jsonl:1:", "no entities"}},
+		{"record no answers", "record", []file{{"record/val.jsonl", strings.Replace(recLine, `[{"text": "Bob"}]`, `[]`, 1)}}, []string{"@record/val.jsonl:1:", "no answers"}},
+		{"record span without end", "record", []file{{"record/val.jsonl", strings.Replace(recLine, `"end": 2`, `"stop": 2`, 1)}}, []string{"@record/val.jsonl:1:", "entity 1"}},
+		{"record broken json", "record", []file{{"record/val.jsonl", recLine + recLine[:40] + "\n"}}, []string{"@record/val.jsonl:2:", "broken JSON"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
