@@ -57,6 +57,9 @@ func TestConvertInfoLogits(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `general.architecture`) || !strings.Contains(out, "blk.1.channel_mix_value.weight") || !strings.Contains(out, "(16, 64)") {
 		t.Errorf("info: %d\n%s", code, out)
 	}
+	if !strings.Contains(out, "llama.cpp: does not load as written (rwkv-tools layout):\n  - llama.cpp has no rwkv4 architecture") {
+		t.Errorf("info lacks the llama.cpp verdict:\n%s", out)
+	}
 	out, _, code = run(t, "info", testutil.Testdata("pth", "rwkv4-bf16-strided.pth"))
 	if code != 0 || !strings.Contains(out, "strided [1 16]") || !strings.Contains(out, "file offset") {
 		t.Errorf("info checkpoint: %d\n%s", code, out)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rwkv-tools/rwkv-tools/arch"
+	"github.com/rwkv-tools/rwkv-tools/arch/llamacpp"
 	"github.com/rwkv-tools/rwkv-tools/convert"
 	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
 	"github.com/rwkv-tools/rwkv-tools/convert/hf"
@@ -103,14 +105,37 @@ type infoTensorJSON struct {
 }
 
 type infoGGUFJSON struct {
-	Path      string            `json:"path"`
-	Kind      string            `json:"kind"`
-	Version   uint32            `json:"gguf_version"`
-	Size      int64             `json:"bytes"`
-	Alignment uint64            `json:"alignment"`
-	Arch      string            `json:"arch,omitempty"`
-	Metadata  map[string]string `json:"metadata"`
-	Tensors   []infoTensorJSON  `json:"tensors"`
+	Path      string `json:"path"`
+	Kind      string `json:"kind"`
+	Version   uint32 `json:"gguf_version"`
+	Size      int64  `json:"bytes"`
+	Alignment uint64 `json:"alignment"`
+	Arch      string `json:"arch,omitempty"`
+	// LlamaCpp says whether llama.cpp loads the file as written (absent
+	// for architectures not checked).
+	LlamaCpp *infoLlamaCppJSON `json:"llama_cpp,omitempty"`
+	Metadata map[string]string `json:"metadata"`
+	Tensors  []infoTensorJSON  `json:"tensors"`
+}
+
+type infoLlamaCppJSON struct {
+	Loads    bool     `json:"loads"`
+	Layout   string   `json:"layout"`
+	Problems []string `json:"problems"`
+}
+
+// llamaCppVerdict is info's line on llama.cpp: whether the file loads
+// there as written and, where not, why (arch/llamacpp's checker).
+func llamaCppVerdict(f *format.File, archName string) *infoLlamaCppJSON {
+	r := llamacpp.Check(f.Metadata, f.Tensors)
+	if !r.Checked {
+		return nil
+	}
+	layout := "rwkv-tools" // rwkv4, rwkv5: one layout, ours
+	if archName == arch.RWKV6 || archName == arch.RWKV7 {
+		layout = arch.DetectLayout(archName, func(n string) bool { _, ok := f.Lookup(n); return ok }).String()
+	}
+	return &infoLlamaCppJSON{Loads: r.OK(), Layout: layout, Problems: append([]string{}, r.Problems...)}
 }
 
 func infoGGUF(opts *infoOptions) error {
@@ -121,9 +146,10 @@ func infoGGUF(opts *infoOptions) error {
 	}
 	defer f.Close()
 	archName, _ := f.Metadata.String("general.architecture")
+	verdict := llamaCppVerdict(f, archName)
 	if opts.JSON {
 		out := infoGGUFJSON{Path: path, Kind: "gguf", Version: f.Version, Size: f.Size(), Alignment: f.Alignment, Arch: archName,
-			Metadata: map[string]string{}, Tensors: []infoTensorJSON{}}
+			LlamaCpp: verdict, Metadata: map[string]string{}, Tensors: []infoTensorJSON{}}
 		for _, k := range f.Metadata.Keys() {
 			out.Metadata[k] = f.Metadata[k].Format()
 		}
@@ -156,6 +182,21 @@ func infoGGUF(opts *infoOptions) error {
 		return err
 	}
 	fmt.Fprintf(w, "\n%d tensors, %d bytes of tensor data (shapes in PyTorch order: rows first)\n", len(f.Tensors), total)
+	switch {
+	case verdict == nil:
+	case verdict.Loads:
+		fmt.Fprintf(w, "llama.cpp: loads as written (%s layout)\n", verdict.Layout)
+	default:
+		fmt.Fprintf(w, "llama.cpp: does not load as written (%s layout):\n", verdict.Layout)
+		for _, p := range verdict.Problems {
+			// The checker's sentences (long) may quote names from the file:
+			// quote only when something is not printable.
+			if !utf8.ValidString(p) || strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsPrint(r) }) {
+				p = strconv.Quote(p)
+			}
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+	}
 	return nil
 }
 

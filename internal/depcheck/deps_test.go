@@ -18,6 +18,7 @@ const module = "github.com/rwkv-tools/rwkv-tools"
 var allowed = map[string][]string{
 	"quant":               {},
 	"arch":                {},
+	"arch/llamacpp":       {"format"},
 	"kernels":             {"quant", "golang.org/x/sys/cpu"},
 	"tokenizer":           {"golang.org/x/text"},
 	"internal/mmap":       {"golang.org/x/sys/unix"},
