@@ -65,11 +65,13 @@ func loadHeadQA(dataDir string, _ Protocol) ([]Doc, error) {
 // parseHeadQA's errors start with a line number.
 func parseHeadQA(data []byte) ([]Doc, error) {
 	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte{'\n'}) }
+	// The official file is one line, so errors give the byte offset too.
+	where := func(off int64) string { return fmt.Sprintf("%d: byte %d", lineAt(off), off) }
 	var top struct {
 		Exams json.RawMessage `json:"exams"`
 	}
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%d: broken JSON: %v", jsonErrLine(data, err), err)
+		return nil, fmt.Errorf("%s: broken JSON: %v", jsonErrWhere(data, err), err)
 	}
 	if top.Exams == nil {
 		return nil, fmt.Errorf(`1: missing field "exams"`)
@@ -84,54 +86,63 @@ func parseHeadQA(data []byte) ([]Doc, error) {
 	for dec.More() {
 		keyTok, err := dec.Token()
 		if err != nil {
-			return nil, fmt.Errorf("%d: broken JSON: %v", lineAt(examsOff+dec.InputOffset()), err)
+			return nil, fmt.Errorf("%s: broken JSON: %v", where(examsOff+dec.InputOffset()), err)
 		}
 		examKey, _ := keyTok.(string)
-		line := lineAt(examsOff + dec.InputOffset())
+		examOff := examsOff + dec.InputOffset()
 		var exam struct {
 			Name, Year, Category *string
-			Data                 []struct {
+			Data                 []json.RawMessage
+		}
+		if err := dec.Decode(&exam); err != nil {
+			return nil, fmt.Errorf("%s: exam %s: %v", where(examOff), quote(examKey), err)
+		}
+		if err := needAll("name", exam.Name, "year", exam.Year, "category", exam.Category); err != nil {
+			return nil, fmt.Errorf("%s: exam %s: %v", where(examOff), quote(examKey), err)
+		}
+		qOff := int(examOff)
+		for qi, raw := range exam.Data {
+			// raw is a verbatim slice of the file: find it for its offset.
+			if at := indexFrom(data, raw, qOff); at >= 0 {
+				qOff = at
+			}
+			at := fmt.Sprintf("%s: exam %s question %d", where(int64(qOff)), quote(examKey), qi+1)
+			var q struct {
 				Qid, Qtext, Ra *string
 				Answers        []struct {
 					Aid   *int
 					Atext *string
 				}
 			}
-		}
-		if err := dec.Decode(&exam); err != nil {
-			return nil, fmt.Errorf("%d: exam %s: %v", line, quote(examKey), err)
-		}
-		if err := needAll("name", exam.Name, "year", exam.Year, "category", exam.Category); err != nil {
-			return nil, fmt.Errorf("%d: exam %s: %v", line, quote(examKey), err)
-		}
-		for qi, q := range exam.Data {
-			where := fmt.Sprintf("%d: exam %s question %d", line, quote(examKey), qi+1)
+			if err := json.Unmarshal(raw, &q); err != nil {
+				return nil, fmt.Errorf("%s: %v", at, err)
+			}
 			if err := needAll("qid", q.Qid, "qtext", q.Qtext, "ra", q.Ra); err != nil {
-				return nil, fmt.Errorf("%s: %v", where, err)
+				return nil, fmt.Errorf("%s: %v", at, err)
 			}
 			qid, err := strconv.Atoi(pyStrip(*q.Qid))
 			if err != nil {
-				return nil, fmt.Errorf("%s: qid %s is not an integer", where, quote(*q.Qid))
+				return nil, fmt.Errorf("%s: qid %s is not an integer", at, quote(*q.Qid))
 			}
 			ra, err := strconv.Atoi(pyStrip(*q.Ra))
 			if err != nil {
-				return nil, fmt.Errorf("%s: ra %s is not an integer", where, quote(*q.Ra))
+				return nil, fmt.Errorf("%s: ra %s is not an integer", at, quote(*q.Ra))
 			}
 			if len(q.Answers) == 0 {
-				return nil, fmt.Errorf("%s: no answers", where)
+				return nil, fmt.Errorf("%s: no answers", at)
 			}
 			f := headqaFields{Name: pyStrip(*exam.Name), Year: pyStrip(*exam.Year), Category: pyStrip(*exam.Category),
 				Qid: qid, Qtext: pyStrip(*q.Qtext), Ra: ra}
 			choices := make([]string, len(q.Answers))
 			for ai, a := range q.Answers {
 				if a.Aid == nil || a.Atext == nil {
-					return nil, fmt.Errorf(`%s: answer %d lacks "aid" or "atext"`, where, ai+1)
+					return nil, fmt.Errorf(`%s: answer %d lacks "aid" or "atext"`, at, ai+1)
 				}
 				choices[ai] = pyStrip(*a.Atext)
 				f.Answers = append(f.Answers, headqaAnswer{*a.Aid, choices[ai]})
 			}
 			if ra < 1 || ra > len(choices) {
-				return nil, fmt.Errorf("%s: ra %d names none of the %d answers", where, ra, len(choices))
+				return nil, fmt.Errorf("%s: ra %d names none of the %d answers", at, ra, len(choices))
 			}
 			docs = append(docs, mcDoc(len(docs), f, "Question: "+f.Qtext+"\nAnswer:", choices, ra-1))
 		}
@@ -142,8 +153,9 @@ func parseHeadQA(data []byte) ([]Doc, error) {
 	return docs, nil
 }
 
-// jsonErrLine is the line of a json.Unmarshal error's offset (1 if none).
-func jsonErrLine(data []byte, err error) int {
+// jsonErrWhere is "LINE: byte OFFSET" of a json.Unmarshal error ("1: byte
+// 0" if it has no offset).
+func jsonErrWhere(data []byte, err error) string {
 	var off int64
 	switch e := err.(type) {
 	case *json.SyntaxError:
@@ -151,5 +163,6 @@ func jsonErrLine(data []byte, err error) int {
 	case *json.UnmarshalTypeError:
 		off = e.Offset
 	}
-	return 1 + bytes.Count(data[:min(int(off), len(data))], []byte{'\n'})
+	off = min(max(off, 0), int64(len(data)))
+	return fmt.Sprintf("%d: byte %d", 1+bytes.Count(data[:off], []byte{'\n'}), off)
 }

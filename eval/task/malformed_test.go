@@ -98,9 +98,10 @@ func TestMalformedData(t *testing.T) {
 		{"boolq broken json", "boolq", []file{{"boolq/val.jsonl", boolqLine + boolqLine + "{]\n"}}, []string{"@boolq/val.jsonl:3:", "broken JSON"}},
 		// HEAD-QA
 		{"headqa broken json", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(headqaQ + ",\n" + `{"qid": "2", "qtext": }`)}}, []string{"@headqa_en/test_HEAD_EN.json:3:", "broken JSON"}},
-		{"headqa missing qtext", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(strings.Replace(headqaQ, `"qtext": "Q?", `, "", 1))}}, []string{"@headqa_en/test_HEAD_EN.json:1:", `missing field "qtext"`}},
-		{"headqa ra out of range", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(strings.Replace(headqaQ, `"ra": "2"`, `"ra": "5"`, 1))}}, []string{"@headqa_en/test_HEAD_EN.json:1:", "ra 5 names none"}},
-		{"headqa qid not int", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(strings.Replace(headqaQ, `"qid": "1"`, `"qid": "x"`, 1))}}, []string{"@headqa_en/test_HEAD_EN.json:1:", "not an integer"}},
+		{"headqa missing qtext", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(strings.Replace(headqaQ, `"qtext": "Q?", `, "", 1))}}, []string{"@headqa_en/test_HEAD_EN.json:2: byte 117: exam \"E1\" question 1", `missing field "qtext"`}},
+		{"headqa ra out of range", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(strings.Replace(headqaQ, `"ra": "2"`, `"ra": "5"`, 1))}}, []string{"@headqa_en/test_HEAD_EN.json:2: byte", "ra 5 names none"}},
+		{"headqa qid not int", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(strings.Replace(headqaQ, `"qid": "1"`, `"qid": "x"`, 1))}}, []string{"@headqa_en/test_HEAD_EN.json:2: byte", "not an integer"}},
+		{"headqa second question", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", headqaJSON(headqaQ + ",\n" + strings.Replace(headqaQ, `"ra": "2"`, `"ra": "0"`, 1))}}, []string{"@headqa_en/test_HEAD_EN.json:3: byte 235: exam \"E1\" question 2", "ra 0 names none"}},
 		{"headqa no exams", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", `{"version": "1.0"}`}}, []string{"@headqa_en/test_HEAD_EN.json:1:", `missing field "exams"`}},
 		{"headqa empty", "headqa_en", []file{{"headqa_en/test_HEAD_EN.json", "  \n"}}, []string{"@headqa_en/test_HEAD_EN.json", "empty file"}},
 		// HellaSwag

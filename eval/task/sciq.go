@@ -58,7 +58,7 @@ func loadSciQ(dataDir string, p Protocol) ([]Doc, error) {
 func parseSciQ(data []byte, p Protocol) ([]Doc, error) {
 	var rows []json.RawMessage
 	if err := json.Unmarshal(data, &rows); err != nil {
-		return nil, fmt.Errorf("%d: broken JSON (want an array of questions): %v", jsonErrLine(data, err), err)
+		return nil, fmt.Errorf("%s: broken JSON (want an array of questions): %v", jsonErrWhere(data, err), err)
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("1: no questions")

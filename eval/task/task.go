@@ -122,7 +122,11 @@ var registry = map[string]*Task{}
 // aliases map accepted names to harness names.
 var aliases = map[string]string{
 	"lambada": "lambada_openai",
-	"headqa":  "headqa_en",
+	// Careful: in harness v0.3 "headqa" is the deprecated name of
+	// headqa_es (Spanish), so a v0.3 run of "headqa" (ChatRWKV's
+	// run_lm_eval.py lists it) scored the Spanish exams. Here it means
+	// headqa_en, the only HEAD-QA data this tool reads.
+	"headqa": "headqa_en",
 }
 
 // register adds a task; called from each task file's init.
