@@ -74,6 +74,7 @@ type RunConfig struct {
 	Tokenizer       string  `json:"tokenizer"`
 	ToolVersion     string  `json:"tool_version"`
 	WallTimeSeconds float64 `json:"wall_time_seconds"`
+	Shard           string  `json:"shard,omitempty"` // "i/n" for an `eval --shard` run (see MergeShards)
 }
 
 // AddResult records one task's metrics in f.

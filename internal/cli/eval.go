@@ -42,6 +42,8 @@ type evalOptions struct {
 	LogSamples     bool
 	Text           string
 	MaxTokens      int
+	Shard          string     // --shard i/n | auto (eval_shard.go)
+	shard          eval.Shard // resolved by resolveEvalShard
 }
 
 func newEvalCmd(io *IO, runF func(context.Context, *evalOptions) error) *cobra.Command {
@@ -95,6 +97,8 @@ bits per byte of a text, the state carried through the whole text.`,
 	f.BoolVar(&opts.LogSamples, "log-samples", false, "with --output, also write samples_<task>.jsonl (the harness' per-document samples)")
 	f.StringVar(&opts.Text, "text", "", "ppl: the text file to score")
 	f.IntVar(&opts.MaxTokens, "max-tokens", 0, "ppl: score at most the first N tokens (0 = all)")
+	f.StringVar(&opts.Shard, "shard", "", `score only slice i of n of every task's documents ("i/n", or "auto" from the scheduler's environment); merge with "eval merge"`)
+	cmd.AddCommand(newEvalMergeCmd(io, nil))
 	return cmd
 }
 
@@ -258,6 +262,9 @@ func runEval(ctx context.Context, opts *evalOptions) error {
 	if err := checkThreads(opts.Threads); err != nil {
 		return err
 	}
+	if err := resolveEvalShard(opts); err != nil {
+		return err
+	}
 	if opts.Output != "" {
 		if err := checkEvalOutputDir(opts); err != nil {
 			return err
@@ -329,6 +336,7 @@ func evaluateTasks(ctx context.Context, opts *evalOptions) (*evalRun, error) {
 		Model: "rwkv-tools", ModelArgs: opts.Model, ModelSHA256: sum, Architecture: lm.arch,
 		Device: "cpu", Limit: limit, BootstrapIters: opts.BootstrapIters, Protocol: string(proto),
 		PadToken: append([]int{}, pad...), Tokenizer: lm.tok.Kind(), ToolVersion: buildinfo.String(),
+		Shard: opts.shard.String(),
 	}}}
 	type loaded struct {
 		t        *task.Task
@@ -346,6 +354,8 @@ func evaluateTasks(ctx context.Context, opts *evalOptions) (*evalRun, error) {
 		if opts.Limit > 0 && opts.Limit < len(docs) {
 			docs = docs[:opts.Limit]
 		}
+		lo, hi := opts.shard.Range(len(docs))
+		docs = docs[lo:hi]
 		all = append(all, loaded{t, docs, n})
 		total += len(docs)
 	}
