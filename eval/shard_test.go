@@ -51,7 +51,7 @@ func TestShardFromEnv(t *testing.T) {
 		{map[string]string{"JOB_COMPLETION_INDEX": "2"}, "error: RWKV_TOOLS_SHARD_COUNT"},
 		{map[string]string{"JOB_COMPLETION_INDEX": "x", "RWKV_TOOLS_SHARD_COUNT": "3"}, "error: not an integer"},
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "0"}, "0/3"},
-		{map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1"}, "2/3"}, // --array=1-3
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1"}, "2/3"},                               // --array=1-3
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_STEP": "2"}, "2/4"}, // --array=1-7:2
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_STEP": "2"}, "error: evenly spaced"},
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_COUNT": "3"}, "error: evenly spaced"},
