@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 )
 
 func TestHarnessV03Order(t *testing.T) {
@@ -30,7 +28,6 @@ func TestHarnessV03Order(t *testing.T) {
 // built with protocol harness-v0.3, hashes to the value harness v0.3.0
 // recorded for its own regression tests.
 func TestHarnessV03RequestHashes(t *testing.T) {
-	dir := testutil.Shared(t, "data")
 	checked := 0
 	for _, name := range Names() {
 		tk, _ := Lookup(name)
@@ -39,10 +36,7 @@ func TestHarnessV03RequestHashes(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			docs, err := tk.Load(dir, HarnessV03)
-			if err != nil {
-				t.Fatal(err)
-			}
+			docs := loadShared(t, name, HarnessV03)
 			if len(docs) != n {
 				t.Fatalf("%d documents, want %d", len(docs), n)
 			}
