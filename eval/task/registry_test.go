@@ -2,6 +2,7 @@ package task
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -24,6 +25,10 @@ func TestRegistry(t *testing.T) {
 	}
 	for _, n := range Names() {
 		tk, _ := Lookup(n)
+		// harness v0.3.0's VERSIONs: BoolQ is at 1, every other task at 0.
+		if want := map[bool]int{true: 1}[n == "boolq"]; tk.Version != want {
+			t.Errorf("%s: Version %d, harness v0.3.0 has %d", n, tk.Version, want)
+		}
 		if len(tk.Metrics) == 0 || len(tk.Files) == 0 || tk.Load == nil {
 			t.Errorf("%s: metrics %v, %d files", n, tk.Metrics, len(tk.Files))
 		}
@@ -87,5 +92,25 @@ func TestCOPAArchiveMember(t *testing.T) {
 	}
 	if sum := sha256.Sum256(member); hex.EncodeToString(sum[:]) != f.SHA256 {
 		t.Errorf("member %s sha256 %x, DataFile says %s", f.Member, sum, f.SHA256)
+	}
+}
+
+// TestFieldsJSON: Doc.Fields marshal with the HF datasets' field names, in
+// their order, as the samples files record the document.
+func TestFieldsJSON(t *testing.T) {
+	for _, c := range []struct {
+		task string
+		want string
+	}{
+		{"piqa", `{"goal":"How do I ready a guinea pig cage for it's new occupants?","sol1":"Provide the guinea pig with a cage full of a few inches of bedding made of ripped paper strips, you will also need to supply it with a water bottle and a food dish.","sol2":"Provide the guinea pig with a cage full of a few inches of bedding made of ripped jeans material, you will also need to supply it with a water bottle and a food dish.","label":0}`},
+		{"winogrande", `{"sentence":"Sarah was a much better surgeon than Maria so _ always got the easier cases.","option1":"Sarah","option2":"Maria","answer":"2"}`},
+		{"copa", `{"premise":"The man turned on the faucet.","choice1":"The toilet filled with water.","choice2":"Water flowed from the spout.","question":"effect","idx":0,"label":1}`},
+		{"arc_easy", `{"id":"Mercury_417466","question":"Which statement best explains why photosynthesis is the foundation of most food webs?","choices":{"text":["Sunlight is the source of energy for nearly all ecosystems.","Most ecosystems are found on land instead of in water.","Carbon dioxide is more available than other gases.","The producers in all ecosystems are plants."],"label":["A","B","C","D"]},"answerKey":"A"}`},
+		{"headqa_en", `{"name":"Cuaderno_2016_1_B","year":"2016","category":"biology","qid":1,"qtext":"Form extracellular fibers with high tensile strength:","ra":2,"answers":[{"aid":1,"atext":"Fibronectin"},{"aid":2,"atext":"Collagen"},{"aid":3,"atext":"Integrins"},{"aid":4,"atext":"Proteoglycans"}]}`},
+	} {
+		got, err := json.Marshal(loadShared(t, c.task, HarnessV03)[0].Fields)
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s fields:\n got %s (%v)\nwant %s", c.task, got, err, c.want)
+		}
 	}
 }
