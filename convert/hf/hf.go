@@ -390,5 +390,11 @@ func (c *Config) Keys() []string {
 	return ks
 }
 
-// Raw returns key's JSON text.
-func (c *Config) Raw(key string) string { return string(c.raw[key]) }
+// Raw returns key's JSON text, compacted to one line.
+func (c *Config) Raw(key string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, c.raw[key]); err != nil {
+		return string(c.raw[key])
+	}
+	return b.String()
+}
