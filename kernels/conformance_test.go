@@ -112,7 +112,9 @@ func TestConformance(t *testing.T) {
 		lengths = append(lengths, n)
 	}
 	qlengths := []int{32, 64, 96, 160, 768, 3072, 4096}
-	const T, guard = 3, 5
+	// T = 9 covers full token groups of every set (2 and 4), a remainder
+	// and the widened f16/bf16 panels (T ≥ 2 groups).
+	const T, guard = 9, 5
 	const sentinel = float32(-7777.25)
 	for _, set := range Available() {
 		for _, dt := range append(dtypes, qtypes...) {
@@ -320,7 +322,7 @@ func TestSpecialValues(t *testing.T) {
 	}
 }
 
-// FuzzDot compares Best() with Generic on one row built from the input:
+// FuzzDot compares every set with Generic on one row built from the input:
 // weight bits straight from the bytes (NaN, Inf, subnormals included;
 // f32/bf16 exponents capped so finite sums cannot overflow in one order
 // only), activations as small fixed-point values.
@@ -328,10 +330,6 @@ func FuzzDot(f *testing.F) {
 	f.Add(uint8(0), []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add(uint8(1), make([]byte, 200))
 	f.Add(uint8(2), []byte("the quick brown fox jumps over the lazy dog, 0123456789 times"))
-	best, err := Best()
-	if err != nil {
-		f.Fatal(err)
-	}
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		dt := dtypes[int(kind)%3]
 		es := dt.BlockBytes()
@@ -353,14 +351,25 @@ func FuzzDot(f *testing.F) {
 		}
 		x := offsetVec(n, int(kind>>4)%4, func(i int) float32 { return float32(int8(xb[i])) / 16 })
 		want := []float32{0}
-		got := []float32{0}
 		Generic.MatVecRows(want, m, x, 0, 1)
-		best.MatVecRows(got, m, x, 0, 1)
-		checkClose(t, fmt.Sprintf("%s %v n=%d", best.Name, dt, n), got[0], want[0], dotTolerance(m, 0, x))
-		mm := []float32{0, 0}
-		best.MatMulRows(mm, m, append(append([]float32(nil), x...), x...), 2, 0, 1)
-		if math.Float32bits(mm[0]) != math.Float32bits(got[0]) || math.Float32bits(mm[1]) != math.Float32bits(got[0]) {
-			t.Fatalf("MatMul %v != MatVec %g", mm, got[0])
+		for _, set := range Available()[1:] {
+			got := []float32{0}
+			set.MatVecRows(got, m, x, 0, 1)
+			checkClose(t, fmt.Sprintf("%s %v n=%d", set.Name, dt, n), got[0], want[0], dotTolerance(m, 0, x))
+			// Nine tokens: full token groups of every set, a remainder
+			// and widened f16/bf16 panels.
+			const T = 9
+			xx := make([]float32, 0, T*n)
+			for range T {
+				xx = append(xx, x...)
+			}
+			mm := make([]float32, T)
+			set.MatMulRows(mm, m, xx, T, 0, 1)
+			for i, v := range mm {
+				if math.Float32bits(v) != math.Float32bits(got[0]) {
+					t.Fatalf("%s: MatMul[%d] %g != MatVec %g", set.Name, i, v, got[0])
+				}
+			}
 		}
 	})
 }
@@ -374,7 +383,7 @@ func capExp(b uint32) uint32 {
 	return b&^(0xff<<23) | uint32(127+63)<<23
 }
 
-// FuzzBlockDot is FuzzDot for the ggml block types: the block bytes
+// FuzzBlockDot is FuzzDot for the ggml block types (every set): the block bytes
 // (scales, offsets, high bits, quants) come straight from the input, so
 // every f16 scale pattern (subnormal, Inf, NaN) reaches the decoders; four
 // rows exercise the fused four-row MatVec path and MatMul's decoded panels.
@@ -382,10 +391,6 @@ func FuzzBlockDot(f *testing.F) {
 	f.Add(uint8(0), []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add(uint8(3), make([]byte, 300))
 	f.Add(uint8(4), []byte("the quick brown fox jumps over the lazy dog, 0123456789 times, and again"))
-	best, err := Best()
-	if err != nil {
-		f.Fatal(err)
-	}
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		dt := qtypes[int(kind)%len(qtypes)]
 		const rows = 5
@@ -406,18 +411,20 @@ func FuzzBlockDot(f *testing.F) {
 		}
 		x := offsetVec(cols, int(kind>>5)%4, func(i int) float32 { return float32(int8(xb[i])) / 16 })
 		want := make([]float32, rows)
-		got := make([]float32, rows)
 		Generic.MatVecRows(want, m, x, 0, rows)
-		best.MatVecRows(got, m, x, 0, rows)
-		for r := range got {
-			checkClose(t, fmt.Sprintf("%s %v row %d nb=%d", best.Name, dt, r, nb), got[r], want[r], dotTolerance(m, r, x))
-		}
-		xx := append(append(append([]float32(nil), x...), x...), x...)
-		mm := make([]float32, 3*rows)
-		best.MatMulRows(mm, m, xx, 3, 0, rows)
-		for i, v := range mm {
-			if math.Float32bits(v) != math.Float32bits(got[i%rows]) {
-				t.Fatalf("%v: MatMul[%d] %g != MatVec %g", dt, i, v, got[i%rows])
+		for _, set := range Available()[1:] {
+			got := make([]float32, rows)
+			set.MatVecRows(got, m, x, 0, rows)
+			for r := range got {
+				checkClose(t, fmt.Sprintf("%s %v row %d nb=%d", set.Name, dt, r, nb), got[r], want[r], dotTolerance(m, r, x))
+			}
+			xx := append(append(append([]float32(nil), x...), x...), x...)
+			mm := make([]float32, 3*rows)
+			set.MatMulRows(mm, m, xx, 3, 0, rows)
+			for i, v := range mm {
+				if math.Float32bits(v) != math.Float32bits(got[i%rows]) {
+					t.Fatalf("%s %v: MatMul[%d] %g != MatVec %g", set.Name, dt, i, v, got[i%rows])
+				}
 			}
 		}
 	})

@@ -4,12 +4,15 @@
 // helpers around them. It is a leaf package (quant and x/sys/cpu only).
 //
 // Every kernel set is a Set of funcs chosen once at load time. Generic is
-// pure Go, always available, and the test oracle; avx2 (amd64 assembly,
-// AVX2+FMA+F16C, off with -tags purego) is listed when the CPU has it.
-// Tests run every set in Available against Generic. avx2 has assembly for
-// every weight type: register tiles of 4 rows x 2 tokens (1 token for
-// MatVec) with one FMA accumulator per pair, block rows decoded in
-// registers (MatVec) or once per MatMul into float32 panels.
+// pure Go, always available, and the test oracle. On amd64 (off with
+// -tags purego) avx2 (AVX2+FMA+F16C) and avx512 (AVX-512F/BW/VL too) are
+// listed when the CPU has them, and Best picks the last one available
+// ($RWKV_KERNELS forces one). Tests run every set in Available against
+// Generic. Both amd64 sets have assembly for every weight type: register
+// tiles of 4 rows x 2 tokens (avx2, ymm) or 4 x 4 (avx512, zmm) for MatMul
+// and 4 x 1 for MatVec, one FMA accumulator per (row, token) pair; block
+// rows (and f16/bf16 rows in long MatMuls) are decoded once into float32
+// panels, and avx2 decodes block rows in registers for MatVec.
 //
 // Numerics: activations and accumulators are float32, and a row's dot
 // product is computed the same way whether it is called from MatVec or

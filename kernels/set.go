@@ -85,9 +85,20 @@ func (p *Pool) split(rows int, work int64, fn func(r0, r1 int)) {
 	if n > rows {
 		n = rows
 	}
+	// Boundaries on multiples of 4 keep every range in whole 4-row tiles
+	// (results do not depend on the split either way).
+	bound := func(i int) int {
+		if i == n {
+			return rows
+		}
+		return rows * i / n &^ 3
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
-		r0, r1 := rows*i/n, rows*(i+1)/n
+		r0, r1 := bound(i), bound(i+1)
+		if r0 >= r1 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -87,7 +87,7 @@
 	RSUM(Y3, X3, 12(DX)); \
 	VZEROUPPER
 
-// func tile4x2F32(w *float32, ldw int, x *float32, ldx int, n8 int, out *[8]float32)
+// func tile4x2F32(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
 // out[2·r+t] = row r · token t.
 TEXT ·tile4x2F32(SB), NOSPLIT, $0-48
 	ARGS4
@@ -112,7 +112,7 @@ done:
 	STORE4X2
 	RET
 
-// func tile4x2F16(w *uint16, ldw int, x *float32, ldx int, n8 int, out *[8]float32)
+// func tile4x2F16(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
 TEXT ·tile4x2F16(SB), NOSPLIT, $0-48
 	ARGS4
 	MOVQ ldx+24(FP), R10
@@ -136,7 +136,7 @@ done:
 	STORE4X2
 	RET
 
-// func tile4x2BF16(w *uint16, ldw int, x *float32, ldx int, n8 int, out *[8]float32)
+// func tile4x2BF16(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
 TEXT ·tile4x2BF16(SB), NOSPLIT, $0-48
 	ARGS4
 	MOVQ ldx+24(FP), R10
@@ -160,7 +160,7 @@ done:
 	STORE4X2
 	RET
 
-// func tile4x1F32(w *float32, ldw int, x *float32, n8 int, out *[4]float32)
+// func tile4x1F32(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 TEXT ·tile4x1F32(SB), NOSPLIT, $0-40
 	ARGS4
 	MOVQ n8+24(FP), CX
@@ -182,7 +182,7 @@ done:
 	STORE4X1
 	RET
 
-// func tile4x1F16(w *uint16, ldw int, x *float32, n8 int, out *[4]float32)
+// func tile4x1F16(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 TEXT ·tile4x1F16(SB), NOSPLIT, $0-40
 	ARGS4
 	MOVQ n8+24(FP), CX
@@ -204,7 +204,7 @@ done:
 	STORE4X1
 	RET
 
-// func tile4x1BF16(w *uint16, ldw int, x *float32, n8 int, out *[4]float32)
+// func tile4x1BF16(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 TEXT ·tile4x1BF16(SB), NOSPLIT, $0-40
 	ARGS4
 	MOVQ n8+24(FP), CX
@@ -226,7 +226,7 @@ done:
 	STORE4X1
 	RET
 
-// func tile1x1F32(w *float32, x *float32, n8 int) float32
+// func tile1x1F32(w unsafe.Pointer, x *float32, n8 int) float32
 TEXT ·tile1x1F32(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ x+8(FP), DI
@@ -248,7 +248,7 @@ done:
 	VZEROUPPER
 	RET
 
-// func tile1x1F16(w *uint16, x *float32, n8 int) float32
+// func tile1x1F16(w unsafe.Pointer, x *float32, n8 int) float32
 TEXT ·tile1x1F16(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ x+8(FP), DI
@@ -270,7 +270,7 @@ done:
 	VZEROUPPER
 	RET
 
-// func tile1x1BF16(w *uint16, x *float32, n8 int) float32
+// func tile1x1BF16(w unsafe.Pointer, x *float32, n8 int) float32
 TEXT ·tile1x1BF16(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ x+8(FP), DI
@@ -762,3 +762,44 @@ done:
 	STORE4X1
 	RET
 
+// func cvtF16AVX2(dst *float32, src unsafe.Pointer, n8 int)
+// Widens 8·n8 f16 values to float32 (exact), for MatMul panels.
+TEXT ·cvtF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n8+16(FP), CX
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNE       loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func cvtBF16AVX2(dst *float32, src unsafe.Pointer, n8 int)
+TEXT ·cvtBF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n8+16(FP), CX
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VPMOVZXWD (SI), Y0
+	VPSLLD    $16, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNE       loop
+
+done:
+	VZEROUPPER
+	RET

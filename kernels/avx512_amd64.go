@@ -1,0 +1,52 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "unsafe"
+
+// Implemented in tiles512_amd64.s (see tileKernels for the contracts).
+
+//go:noescape
+func tile4x4F32AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, out *[16]float32)
+
+//go:noescape
+func tile4x4F16AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, out *[16]float32)
+
+//go:noescape
+func tile4x4BF16AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, out *[16]float32)
+
+//go:noescape
+func tile4x1F32AVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
+
+//go:noescape
+func tile4x1F16AVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
+
+//go:noescape
+func tile4x1BF16AVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
+
+//go:noescape
+func tile1x1F32AVX512(w unsafe.Pointer, x *float32, n16 int) float32
+
+//go:noescape
+func tile1x1F16AVX512(w unsafe.Pointer, x *float32, n16 int) float32
+
+//go:noescape
+func tile1x1BF16AVX512(w unsafe.Pointer, x *float32, n16 int) float32
+
+// avx512Tiles: 16-lane zmm accumulators, 4 rows x 4 tokens for MatMul.
+// Block rows are decoded into float32 panels (the avx2 decoders: exact
+// values) for MatVec as well as MatMul.
+var avx512Tiles = &tileKernels{
+	lanes: 16, tokens: 4,
+	multi: [3]multiTile{tile4x4F32AVX512, tile4x4F16AVX512, tile4x4BF16AVX512},
+	rows:  [3]rowsTile{tile4x1F32AVX512, tile4x1F16AVX512, tile4x1BF16AVX512},
+	one:   [3]oneTile{tile1x1F32AVX512, tile1x1F16AVX512, tile1x1BF16AVX512},
+}
+
+// avx512Set (AVX-512F/BW/VL, with the avx2 set's requirements) is chosen
+// over avx2 when the CPU has it.
+var avx512Set = Set{
+	Name:       "avx512",
+	MatVecRows: avx512Tiles.matVecRows,
+	MatMulRows: avx512Tiles.matMulRows,
+}
