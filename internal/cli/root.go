@@ -105,6 +105,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newQuantizeCmd(io, nil),
 		newCompareCmd(io, nil),
 		newEvalCmd(io, nil),
+		newDataCmd(io),
 		newCheckCmd(io, nil),
 		newCompareResultsCmd(io, nil),
 		newSynthCmd(io, nil),
