@@ -31,6 +31,7 @@ type checkOptions struct {
 	AllowMissing   bool
 	IgnoreMismatch bool
 	UpdateBaseline bool
+	TwoSided       bool
 	JSON           bool
 
 	// Set by the constructor: whether the tolerance flags were given.
@@ -51,6 +52,10 @@ one got worse by more than its tolerance:
                          may drop by at most D points (default 0.5 = 0.005)
   --sigma K              any metric with a standard error may get worse by at
                          most K x sqrt(se_baseline² + se_now²)
+
+With --two-sided an improvement beyond the tolerance fails too (CHANGED):
+a CI gate on a fixed model that must notice any movement, e.g.
+--max-ppl-increase 0.001% --max-acc-drop 0 --two-sided.
 
 --sigma replaces the two fixed tolerances unless they are given as well;
 every given rule must hold, and the table shows the tightest. "off" turns a
@@ -97,6 +102,7 @@ and exits 0.`,
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when a baseline task or metric is missing from RESULTS")
 	f.BoolVar(&opts.IgnoreMismatch, "ignore-mismatch", false, "compare despite a different protocol, tokenizer, few-shot count or limit")
 	f.BoolVar(&opts.UpdateBaseline, "update-baseline", false, "copy RESULTS over BASELINE (atomically) after printing the comparison")
+	f.BoolVar(&opts.TwoSided, "two-sided", false, "fail on improvements beyond the tolerance too (a CI gate that notices any movement)")
 	addJSONFlag(cmd, &opts.JSON)
 	return cmd
 }
@@ -106,6 +112,7 @@ type checkRules struct {
 	pplIncrease float64 // fraction of the baseline (0.01 = 1%)
 	accDrop     float64 // fraction (0.005 = 0.5 points)
 	sigma       float64
+	twoSided    bool // an improvement beyond the allowance fails too
 }
 
 func parseCheckRules(o *checkOptions) (checkRules, error) {
@@ -149,6 +156,7 @@ func parseCheckRules(o *checkOptions) (checkRules, error) {
 			r.accDrop = -1
 		}
 	}
+	r.twoSided = o.TwoSided
 	if r.pplIncrease < 0 && r.accDrop < 0 && r.sigma < 0 {
 		return r, errors.New(`every tolerance is "off": nothing would be checked; enable at least one of --max-ppl-increase, --max-acc-drop, --sigma`)
 	}
@@ -160,6 +168,7 @@ const (
 	verdictOK         = "ok"
 	verdictBetter     = "better"
 	verdictRegression = "REGRESSION"
+	verdictChanged    = "CHANGED" // an improvement beyond the allowance, with --two-sided
 	verdictMissing    = "MISSING"
 	verdictMismatch   = "MISMATCH"
 	verdictUnchecked  = "unchecked"
@@ -186,6 +195,7 @@ type checkReport struct {
 	Baseline        string     `json:"baseline"`
 	Pass            bool       `json:"pass"`
 	Regressions     int        `json:"regressions"`
+	Changed         int        `json:"changed"` // improvements beyond the tolerance, counted with --two-sided
 	Missing         int        `json:"missing"` // baseline metrics without a result (0 with --allow-missing)
 	MissingTasks    []string   `json:"missing_tasks"`
 	Mismatches      []string   `json:"mismatches"`
@@ -249,6 +259,9 @@ func runCheck(o *checkOptions) error {
 		var why []string
 		if rep.Regressions > 0 {
 			why = append(why, plural(rep.Regressions, "regression"))
+		}
+		if rep.Changed > 0 {
+			why = append(why, plural(rep.Changed, "improvement")+" beyond the tolerance (--two-sided: update the baseline if intended)")
 		}
 		if rep.Missing > 0 {
 			why = append(why, plural(rep.Missing, "missing metric")+" (--allow-missing to accept)")
@@ -334,8 +347,11 @@ func compareForCheck(base, now *results.File, rules checkRules, o *checkOptions)
 			if taskMismatch != "" && !o.IgnoreMismatch {
 				row.Verdict, row.Note = verdictMismatch, taskMismatch
 			}
-			if row.Verdict == verdictRegression {
+			switch row.Verdict {
+			case verdictRegression:
 				rep.Regressions++
+			case verdictChanged:
+				rep.Changed++
 			}
 			rep.Rows = append(rep.Rows, row)
 		}
@@ -362,7 +378,7 @@ func compareForCheck(base, now *results.File, rules checkRules, o *checkOptions)
 		}
 	}
 	mismatched := len(rep.Mismatches) > 0 && !o.IgnoreMismatch
-	rep.Pass = rep.Regressions == 0 && rep.Missing == 0 && !mismatched && compared > 0
+	rep.Pass = rep.Regressions == 0 && rep.Changed == 0 && rep.Missing == 0 && !mismatched && compared > 0
 	if o.IgnoreMismatch && len(rep.Mismatches) > 0 {
 		note("compared despite the mismatches (--ignore-mismatch)")
 	}
@@ -438,6 +454,8 @@ func judge(task string, bm, nm results.Metric, rules checkRules) checkRow {
 	switch {
 	case worse > allowed:
 		row.Verdict = verdictRegression
+	case -worse > allowed && rules.twoSided:
+		row.Verdict = verdictChanged
 	case -worse > allowed && allowed > 0:
 		row.Verdict = verdictBetter
 	default:
@@ -480,7 +498,11 @@ func printCheck(o *checkOptions, base, now *results.File, rep *checkReport) erro
 	if !rep.Pass {
 		status = "FAIL"
 	}
-	fmt.Fprintf(w, "%s: %d compared, %s, %d missing, %s\n", status, countCompared(rep), plural(rep.Regressions, "regression"), rep.Missing, plural(len(rep.Mismatches), "mismatch", "mismatches"))
+	changed := ""
+	if o.TwoSided {
+		changed = fmt.Sprintf(", %d changed", rep.Changed)
+	}
+	fmt.Fprintf(w, "%s: %d compared, %s%s, %d missing, %s\n", status, countCompared(rep), plural(rep.Regressions, "regression"), changed, rep.Missing, plural(len(rep.Mismatches), "mismatch", "mismatches"))
 	return nil
 }
 
