@@ -122,7 +122,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %s", errOut)
 	}
 	for _, want := range []string{"RWKV-4 from pth", "max |Δlogit| vs sequence mode = 0", "top-1 agreement 12/12", "next tokens:",
-		"tiny-rwkv4-q8_0.gguf: ", "Q8_0", "| tiny-rwkv4-q8_0.gguf |", "KL mean"} {
+		"tiny-rwkv4-q8_0.gguf: ", "Q8_0", "| tiny-rwkv4-q8_0.gguf |", "KL mean",
+		"== 7. eval on the demo's own tasks", "| tiny-rwkv4-q8_0.gguf | demo_cloze  | ppl"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

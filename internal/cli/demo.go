@@ -8,13 +8,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rwkv-tools/rwkv-tools/convert"
+	"github.com/rwkv-tools/rwkv-tools/eval"
+	"github.com/rwkv-tools/rwkv-tools/eval/task"
 	"github.com/rwkv-tools/rwkv-tools/internal/demo"
 	"github.com/rwkv-tools/rwkv-tools/internal/quality"
+	"github.com/rwkv-tools/rwkv-tools/internal/table"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
@@ -163,6 +168,9 @@ func runDemo(cmd *cobra.Command, opts *demoOptions) error {
 	if err := demoQuantize(cmd.Context(), out, dir, paths[convert.DTypeF32], paths[convert.DTypeF16]); err != nil {
 		return err
 	}
+	if err := demoEval(cmd.Context(), out, []string{paths[convert.DTypeF32], paths[convert.DTypeF16], filepath.Join(dir, "tiny-rwkv4-q8_0.gguf")}); err != nil {
+		return err
+	}
 	if opts.Keep || opts.Dir != "" {
 		fmt.Fprintf(out, "\nfiles kept in %s\n", dir)
 	}
@@ -198,4 +206,77 @@ func maxAbsDiff(a, b []float32) float64 {
 		m = math.Max(m, math.Abs(float64(a[i])-float64(b[i])))
 	}
 	return m
+}
+
+// byteTokens is the demo models' tokenizer: one token per byte.
+type byteTokens struct{}
+
+func (byteTokens) Encode(s string) []int {
+	ids := make([]int, len(s))
+	for i := range len(s) {
+		ids[i] = int(s[i])
+	}
+	return ids
+}
+
+// demoTasks builds the demo's own tasks (internal/demo) as harness tasks.
+func demoTasks() []struct {
+	t    *task.Task
+	docs []task.Doc
+} {
+	choice := &task.Task{Name: "demo_choice", Kind: task.MultipleChoice, Metrics: []string{"acc", "acc_norm"}}
+	var cdocs []task.Doc
+	for i, it := range demo.ChoiceItems {
+		d := task.Doc{ID: i, Fields: it, Choices: it.Choices, Gold: it.Gold, Target: " " + it.Choices[it.Gold]}
+		for _, c := range it.Choices {
+			d.Requests = append(d.Requests, task.Request{Context: it.Context, Continuation: " " + c})
+		}
+		cdocs = append(cdocs, d)
+	}
+	cloze := &task.Task{Name: "demo_cloze", Kind: task.Loglikelihood, Metrics: []string{"ppl", "acc"}}
+	var ldocs []task.Doc
+	for i, text := range demo.ClozeItems {
+		j := strings.LastIndexByte(text, ' ')
+		ldocs = append(ldocs, task.Doc{ID: i, Fields: map[string]string{"text": text}, Target: text[j:], Gold: -1,
+			Requests: []task.Request{{Context: text[:j], Continuation: text[j:]}}})
+	}
+	return []struct {
+		t    *task.Task
+		docs []task.Doc
+	}{{choice, cdocs}, {cloze, ldocs}}
+}
+
+// demoEval is the demo's last step: the eval pipeline (shared-prefix
+// scoring, harness metrics) on the demo's own small tasks, for each file.
+func demoEval(ctx context.Context, out io.Writer, models []string) error {
+	fmt.Fprintf(out, "\n== 7. eval on the demo's own tasks (%d questions, %d cloze sentences; random weights score at chance)\n",
+		len(demo.ChoiceItems), len(demo.ClozeItems))
+	var rows [][]string
+	for _, path := range models {
+		m, f, err := openModel(path, 1)
+		if err != nil {
+			return err
+		}
+		enc := eval.Encoder{Tok: byteTokens{}, Protocol: task.HarnessV03, Pad: []int{'\n'}}
+		for _, dt := range demoTasks() {
+			res, err := eval.Evaluate(ctx, engineEvalModel{m}, dt.t, dt.docs, eval.Options{Encoder: enc, BootstrapIters: 1000, CheckScoring: true})
+			if err != nil {
+				f.Close()
+				return err
+			}
+			if c := res.Check; c.GreedyMismatches > 0 || c.MaxAbsLLDiff > 1e-4 {
+				f.Close()
+				return fmt.Errorf("%s %s: shared-prefix scoring differs from scoring from scratch (%+v)", path, dt.t.Name, *c)
+			}
+			for _, mt := range res.Metrics {
+				rows = append(rows, []string{filepath.Base(path), dt.t.Name, mt.Name, fmtMetric(mt.Name, mt.Value), "± " + fmtMetric(mt.Name, mt.Stderr), strconv.Itoa(len(res.Docs))})
+			}
+		}
+		f.Close()
+	}
+	if err := table.Write(out, table.ASCII, []string{"model", "task", "metric", "value", "stderr", "n"}, rows, 3, 4, 5); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "(every score also checked against scoring each request from scratch; real tasks: rwkv-tools eval MODEL piqa ...)")
+	return nil
 }

@@ -436,11 +436,15 @@ func printEvalTable(w io.Writer, r *evalRun) error {
 	return nil
 }
 
-// fmtMetric shows accuracies as fractions with 4 decimals and ppl with 4
-// significant decimals; NaN (no stderr) as "-".
+// fmtMetric shows a value with 4 decimals (accuracies are fractions), huge
+// ones (random-weight perplexities) with 6 significant digits; NaN (no
+// stderr) as "-".
 func fmtMetric(name string, v float64) string {
-	if math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v):
 		return "-"
+	case math.Abs(v) >= 1e6:
+		return strconv.FormatFloat(v, 'g', 6, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 4, 64)
 }
