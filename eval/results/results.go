@@ -120,8 +120,11 @@ type File struct {
 	// ModelName is a human-readable model name: Provenance.Model, else the
 	// harness' model_name or the pretrained= (and revision=) of
 	// config.model_args, else "".
-	ModelName  string
-	ModelArgs  string  // config.model_args as written
+	ModelName string
+	ModelArgs string // config.model_args as written
+	// PadToken is rwkv-tools' config.pad_token (the ids prepended to every
+	// context; empty for none), nil when the file does not record one.
+	PadToken   []int
 	NumFewshot int     // config.num_fewshot, or the largest n-shot; -1 when unknown
 	Limit      float64 // config.limit; 0 when null or absent (no limit)
 	Tasks      []Task  // sorted by name
@@ -425,6 +428,12 @@ func (f *File) readMeta(top map[string]json.RawMessage) error {
 				if err := json.Unmarshal(raw, kv.dst); err != nil {
 					return fmt.Errorf(`"config.%s" must be a string (%s)`, kv.key, jsonErr(err, raw))
 				}
+			}
+		}
+		if raw, ok := cfg["pad_token"]; ok && !isNull(raw) {
+			f.PadToken = []int{}
+			if err := json.Unmarshal(raw, &f.PadToken); err != nil {
+				return fmt.Errorf(`"config.pad_token" must be a list of token ids (%s)`, jsonErr(err, raw))
 			}
 		}
 		var model string

@@ -134,6 +134,9 @@ func TestReadShapes(t *testing.T) {
 					t.Errorf("%+v", f)
 				}
 				tk := f.Task("lambada_openai")
+				if len(f.PadToken) != 1 || f.PadToken[0] != 187 {
+					t.Errorf("pad %v", f.PadToken)
+				}
 				if tk.N != 300 || tk.Metrics[0].HasStderr() || tk.Metrics[1].Stderr != 0.03 {
 					t.Errorf("%+v", tk)
 				}
@@ -189,6 +192,7 @@ func TestReadMalformed(t *testing.T) {
 		{"higher_is_better wrong", `{"results": {"piqa": {"acc": 0.6}}, "higher_is_better": {"piqa": {"acc": "yes"}}}`, `"higher_is_better"`},
 		{"config not object", `{"results": {"piqa": {"acc": 0.6}}, "config": "x"}`, `"config" must be an object`},
 		{"negative limit", `{"results": {"piqa": {"acc": 0.6}}, "config": {"limit": -3}}`, `"config.limit"`},
+		{"pad token wrong", `{"results": {"piqa": {"acc": 0.6}}, "config": {"pad_token": "x"}}`, `"config.pad_token" must be a list`},
 		{"config protocol wrong", `{"results": {"piqa": {"acc": 0.6}}, "config": {"protocol": 3}}`, `"config.protocol" must be a string`},
 		{"provenance wrong", `{"results": {"piqa": {"acc": 0.6}}, "rwkv_tools": {"protocol": 3}}`, `"rwkv_tools" must be an object`},
 		{"groups wrong", `{"results": {"piqa": {"acc": 0.6}}, "groups": [1]}`, `"groups" must be an object`},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -221,7 +222,7 @@ func runCheck(o *checkOptions) error {
 			return withExitCode(exitUsage, fmt.Errorf("--update-baseline: %w", err))
 		}
 	}
-	base, err := results.Read(o.Baseline)
+	base, err := results.Read(resultsPath(o.Baseline))
 	if err != nil {
 		if o.UpdateBaseline && errors.Is(err, os.ErrNotExist) {
 			// First run: the baseline is created from these results.
@@ -311,6 +312,9 @@ func compareForCheck(base, now *results.File, rules checkRules, o *checkOptions)
 	case base.Tokenizer != "" && now.Tokenizer == "":
 		note("the results do not record their tokenizer (baseline: %s)", base.Tokenizer)
 	}
+	if base.PadToken != nil && now.PadToken != nil && fmt.Sprint(base.PadToken) != fmt.Sprint(now.PadToken) {
+		mismatch("pad token: baseline %s, results %s", padString(base.PadToken), padString(now.PadToken))
+	}
 	if base.NumFewshot >= 0 && now.NumFewshot >= 0 && base.NumFewshot != now.NumFewshot {
 		mismatch("few-shot: baseline %d-shot, results %d-shot", base.NumFewshot, now.NumFewshot)
 	}
@@ -383,6 +387,13 @@ func compareForCheck(base, now *results.File, rules checkRules, o *checkOptions)
 		note("compared despite the mismatches (--ignore-mismatch)")
 	}
 	return rep
+}
+
+func padString(p []int) string {
+	if len(p) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(p)
 }
 
 func limitString(l float64) string {
@@ -553,6 +564,7 @@ func writeCheckJSON(o *checkOptions, rep *checkReport) error { return writeJSON(
 // readResultsFile reads a results file, keeping its bytes for
 // --update-baseline (what was checked is exactly what gets written).
 func readResultsFile(path string) ([]byte, *results.File, error) {
+	path = resultsPath(path)
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, err
@@ -566,6 +578,14 @@ func readResultsFile(path string) ([]byte, *results.File, error) {
 	}
 	f, err := results.Parse(b, path)
 	return b, f, err
+}
+
+// resultsPath accepts an eval --output directory for its results.json.
+func resultsPath(p string) string {
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		return filepath.Join(p, "results.json")
+	}
+	return p
 }
 
 // writeBaseline replaces the baseline with b, never leaving a half-written file.

@@ -23,7 +23,7 @@ func evalFile(t *testing.T, dir, name string, cfg map[string]any, metrics map[st
 		}
 		res[task][m] = v
 	}
-	config := map[string]any{"model": "rwkv-tools", "model_args": "tiny.gguf", "num_fewshot": 0, "limit": nil, "protocol": "harness-v0.3", "tokenizer": "gpt-neox-20b", "tool_version": "test"}
+	config := map[string]any{"model": "rwkv-tools", "model_args": "tiny.gguf", "num_fewshot": 0, "limit": nil, "protocol": "harness-v0.3", "pad_token": []int{187}, "tokenizer": "gpt-neox-20b", "tool_version": "test"}
 	for k, v := range cfg {
 		config[k] = v
 	}
@@ -94,6 +94,7 @@ func TestCheck(t *testing.T) {
 		{name: "protocol mismatch", cfg: map[string]any{"protocol": "harness-v0.4"}, metrics: baseMetrics, code: 1, want: []string{"MISMATCH protocol: baseline harness-v0.3, results harness-v0.4", "1 mismatch between the files"}},
 		{name: "protocol mismatch ignored", cfg: map[string]any{"protocol": "harness-v0.4"}, metrics: baseMetrics, flags: []string{"--ignore-mismatch"}, code: 0, want: []string{"MISMATCH protocol", "compared despite"}},
 		{name: "tokenizer mismatch", cfg: map[string]any{"tokenizer": "rwkv-world"}, metrics: baseMetrics, code: 1, want: []string{"MISMATCH tokenizer: baseline gpt-neox-20b, results rwkv-world"}},
+		{name: "pad token mismatch", cfg: map[string]any{"pad_token": []int{}}, metrics: baseMetrics, code: 1, want: []string{"MISMATCH pad token: baseline [187], results none"}},
 		{name: "limit mismatch", cfg: map[string]any{"limit": 100}, metrics: baseMetrics, code: 1, want: []string{"MISMATCH limit: baseline none, results 100"}},
 		{name: "document count mismatch", metrics: baseMetrics, n: map[string]int{"lambada_openai": 299, "piqa": 1838}, code: 1, want: []string{"lambada_openai: baseline scored 300 documents, results 299", "MISMATCH (300 documents vs 299)"}},
 		{name: "rule off", metrics: with(baseMetrics, "lambada_openai/ppl", 30.0), flags: []string{"--max-ppl-increase", "off"}, code: 0, want: []string{"unchecked"}},
@@ -279,5 +280,18 @@ func TestCheckFlags(t *testing.T) {
 	got.pplGiven = true
 	if r, _ := parseCheckRules(got); r.pplIncrease != 0.01 {
 		t.Errorf("an explicit --max-ppl-increase stays with --sigma: %+v", r)
+	}
+}
+
+// An eval --output directory stands for its results.json.
+func TestCheckDirectoryArguments(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	evalFile(t, a, "results.json", nil, baseMetrics, nil)
+	evalFile(t, b, "results.json", nil, baseMetrics, nil)
+	if out, errOut, code := run(t, "check", a, "--baseline", b); code != 0 || !strings.Contains(out, "PASS") {
+		t.Errorf("exit %d %s%s", code, out, errOut)
+	}
+	if out, errOut, code := run(t, "compare-results", a, b); code != 0 || !strings.Contains(out, "within 2σ") {
+		t.Errorf("exit %d %s%s", code, out, errOut)
 	}
 }

@@ -104,7 +104,7 @@ func runCompareResults(o *compareResultsOptions) error {
 	}
 	files := make([]*results.File, len(o.Files))
 	for i, p := range o.Files {
-		f, err := results.Read(p)
+		f, err := results.Read(resultsPath(p))
 		if err != nil {
 			return withExitCode(exitUsage, err)
 		}
