@@ -174,9 +174,6 @@ const (
 	KeyBlockCount     = "block_count"
 	KeyFeedForwardLen = "feed_forward_length"
 	KeyLayerNormEps   = "attention.layer_norm_epsilon"
-	// KeyLayerNormEpsRWKVTools1 is the LayerNorm epsilon key of
-	// LayoutRWKVTools1 files (llama.cpp does not read it).
-	KeyLayerNormEpsRWKVTools1 = "layer_norm_epsilon"
 )
 
 // ContextLength is the <arch>.context_length (KeyContextLen) llama.cpp's converter writes
@@ -226,7 +223,8 @@ func Supported(archName string) bool {
 // Unused reports whether a checkpoint key of archName is a known tensor
 // that the model never reads and the converter drops: RWKV-7's layer-0
 // att.v0/v1/v2 (BlinkDL files carry them, rwkv.cpp files do not; layer 0
-// has no value residual).
+// has no value residual; llama.cpp's layout stores copies of a0/a1/a2 in
+// their place).
 //
 // GPT-NeoX: the buffers older transformers saved with the weights
 // (attention.bias, a bool causal mask; attention.masked_bias, a scalar;
@@ -519,7 +517,8 @@ func rwkv6Tensors(d Dims) []Tensor {
 // token-shift coefficients ("lerp": weight on the previous token) are
 // separate vectors; LoRA matrices are stored [out][in] like every other
 // matrix (BlinkDL keeps them [in][out]: the converter transposes them).
-// Layer 0 has no value-residual tensors (v0/v1/v2; see Unused).
+// Layer 0 has no value residual: its v0/v1/v2 are llama.cpp's placeholders
+// (copies of a0/a1/a2, never read) or absent (rwkv-tools-1; see Unused).
 var rwkv7Layer = []rowSpec{
 	{name: "attn_norm.weight", source: "ln1.weight", shape: vecC, role: Vector},
 	{name: "attn_norm.bias", source: "ln1.bias", shape: vecC, role: Vector},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/tokenizer"
@@ -19,7 +20,11 @@ const (
 	KeyTokMerges = "tokenizer.ggml.merges"
 	// KeyTokEOT and KeyChatTemplate are what llama.cpp's converter adds
 	// for the World vocabulary (_set_vocab_rwkv_world).
-	KeyTokEOT       = "tokenizer.ggml.eot_token_id"
+	KeyTokEOT = "tokenizer.ggml.eot_token_id"
+	// KeyTokBOS and KeyTokEOS: llama.cpp's BPE vocabulary otherwise takes
+	// id 11 for both (llama_vocab::impl::load, "gpt2" defaults).
+	KeyTokBOS       = "tokenizer.ggml.bos_token_id"
+	KeyTokEOS       = "tokenizer.ggml.eos_token_id"
 	KeyChatTemplate = "tokenizer.chat_template"
 )
 
@@ -91,6 +96,13 @@ func tokenizerMetadata(path string, vocab int) (format.Metadata, tokenizer.Token
 	}
 	if v.Normalizer != "" {
 		md[tokenizer.GGUFNormalizerKey] = format.String(v.Normalizer)
+	}
+	if i := slices.Index(v.Tokens, "<|endoftext|>"); v.Model == tokenizer.GGUFModelBPE && i >= 0 {
+		// GPT-NeoX 20B: <|endoftext|> (id 0) is its bos and eos token
+		// (tokenizer_config.json of EleutherAI/gpt-neox-20b), which
+		// llama.cpp's converter writes through gguf.SpecialVocab.
+		md[KeyTokBOS] = format.Uint32(uint32(i))
+		md[KeyTokEOS] = format.Uint32(uint32(i))
 	}
 	if v.Model == tokenizer.GGUFModelWorld && vocab > 261 {
 		// convert_hf_to_gguf.py _set_vocab_rwkv_world: "Add '\n\n' as

@@ -11,6 +11,7 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/convert"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
 // convertOpen converts src with dtype and opens the result.
@@ -117,6 +118,26 @@ func TestConvertedFilesLoadInLlamaCpp(t *testing.T) {
 	f := convertOpen(t, testutil.Shared(t, "reference", "tiny-v7-bf16.pth"), "q8_0")
 	if r := llamacpp.Check(f.Metadata, f.Tensors); !r.OK() {
 		t.Fatalf("q8_0: %q", r.Problems)
+	}
+	// quantize keeps the layout.
+	for _, ref := range []string{"tiny-v6-bf16.pth", "tiny-v7-bf16.pth"} {
+		in := filepath.Join(t.TempDir(), "f32.gguf")
+		if _, err := convert.Convert(context.Background(), testutil.Shared(t, "reference", ref), in, convert.Options{DType: convert.DTypeF32}); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "q4_0.gguf")
+		if _, err := convert.Quantize(context.Background(), in, out, convert.QuantizeOptions{Type: quant.Q4_0}); err != nil {
+			t.Fatal(err)
+		}
+		q, err := format.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := llamacpp.Check(q.Metadata, q.Tensors)
+		q.Close()
+		if !r.OK() {
+			t.Errorf("quantized %s: %q", ref, r.Problems)
+		}
 	}
 }
 
