@@ -3,3 +3,5 @@
 package kernels
 
 var available = []Set{Generic}
+
+var readVector func(p *byte, n256 int) uint64

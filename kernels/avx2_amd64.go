@@ -88,11 +88,18 @@ var avx2Tiles = &tileKernels{
 	},
 }
 
+//go:noescape
+func fmaBurnAVX2(iters int)
+
+//go:noescape
+func readAVX2(p *byte, n256 int) uint64
+
 // avx2Set is the AVX2 + FMA + F16C set.
 var avx2Set = Set{
 	Name:       "avx2",
 	MatVecRows: avx2Tiles.matVecRows,
 	MatMulRows: avx2Tiles.matMulRows,
+	fmaBurn:    func(iters int) int64 { fmaBurnAVX2(iters); return int64(iters) * 12 * 8 * 2 },
 }
 
 var available = func() []Set {
@@ -102,6 +109,7 @@ var available = func() []Set {
 		return sets
 	}
 	sets = append(sets, avx2Set)
+	readVector = readAVX2
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
 		sets = append(sets, avx512Set)
 	}

@@ -49,4 +49,8 @@ var avx512Set = Set{
 	Name:       "avx512",
 	MatVecRows: avx512Tiles.matVecRows,
 	MatMulRows: avx512Tiles.matMulRows,
+	fmaBurn:    func(iters int) int64 { fmaBurnAVX512(iters); return int64(iters) * 24 * 16 * 2 },
 }
+
+//go:noescape
+func fmaBurnAVX512(iters int)

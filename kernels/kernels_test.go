@@ -311,3 +311,27 @@ func deqBlock(t quant.DType, w *[32]float32, blk []byte) {
 		deqQ8_0(w, (*[34]byte)(blk))
 	}
 }
+
+// TestProbes: ReadAll's checksum is the sum of the 64-bit words on every
+// length (vector chunks plus the tail), and every set's FMABurn runs.
+func TestProbes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 7, 8, 255, 256, 264, 1000, 4096 + 24} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		var want uint64
+		for i := 0; i+8 <= n; i += 8 {
+			want += binary.LittleEndian.Uint64(b[i:])
+		}
+		if got := ReadAll(b); got != want {
+			t.Fatalf("ReadAll(%d bytes) = %d, want %d", n, got, want)
+		}
+	}
+	for _, s := range Available() {
+		if f := s.FMABurn(1000); f < 16000 {
+			t.Fatalf("%s: FMABurn(1000) = %d flops", s.Name, f)
+		}
+	}
+}

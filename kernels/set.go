@@ -15,6 +15,8 @@ type Set struct {
 	MatVecRows func(dst []float32, m Matrix, x []float32, r0, r1 int)
 	// MatMulRows: dst[t][r] = W[r]·x[t] for r in [r0, r1), t < T.
 	MatMulRows func(dst []float32, m Matrix, x []float32, T, r0, r1 int)
+
+	fmaBurn func(iters int) int64 // FMABurn's loop (nil: pure Go)
 }
 
 // Generic is the pure-Go set: always available, the reference for others.

@@ -44,6 +44,9 @@ type tileKernels struct {
 	fused map[quant.DType]fusedBlockDot
 }
 
+// readVector is ReadAll's vector loop (set at start-up when the CPU has AVX2).
+var readVector func(p *byte, n256 int) uint64
+
 const (
 	kindF32 = iota
 	kindF16

@@ -109,6 +109,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newCheckCmd(io, nil),
 		newCompareResultsCmd(io, nil),
 		newSynthCmd(io, nil),
+		newBenchCmd(io, nil),
 	)
 	return root
 }
