@@ -63,6 +63,11 @@ func loadCOPA(dataDir string, p Protocol) ([]Doc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s:%w", path, err)
 	}
+	return copaDocs(items, p), nil
+}
+
+// copaDocs builds the requests of the parsed items.
+func copaDocs(items []copaFields, p Protocol) []Doc {
 	delim := " "
 	if p == HarnessV04 {
 		delim = "  "
@@ -80,7 +85,7 @@ func loadCOPA(dataDir string, p Protocol) ([]Doc, error) {
 		d.Target = d.Requests[it.Label].Continuation
 		docs[i] = d
 	}
-	return docs, nil
+	return docs
 }
 
 // parseCOPA returns items 401..500 in file order; an error starts with the

@@ -49,6 +49,11 @@ func loadStoryCloze(dataDir string, _ Protocol) ([]Doc, error) {
 	if err != nil {
 		return nil, err
 	}
+	return storyClozeDocs(path, data)
+}
+
+// storyClozeDocs parses the CSV text of the file at path.
+func storyClozeDocs(path string, data []byte) ([]Doc, error) {
 	rows, err := pyCSVRows(string(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s:%w", path, err)
