@@ -92,11 +92,21 @@ func Quantize(ctx context.Context, in, out string, opts QuantizeOptions) (*Quant
 		rep.Requantized = true
 		rep.Notes = append(rep.Notes, fmt.Sprintf("re-quantized: the input already held %v blocks, decoded and encoded again (errors compound)", blocks))
 	}
+	// rwkv6/rwkv7 files of rwkv-tools' earlier layout come out in
+	// llama.cpp's (upgrade.go).
+	srcs, inMD, upgraded, err := llamaCppSources(f, archName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in, err)
+	}
+	if upgraded {
+		rep.Notes = append(rep.Notes, "the input is in rwkv-tools' earlier layout; the output is in llama.cpp's (fused token shift, and the keys llama.cpp requires)")
+	}
 	pol := Policy{Target: opts.Type, Embedding: opts.Embedding, Head: opts.Head}
-	jobs := make([]tensorJob, len(f.Tensors))
+	jobs := make([]tensorJob, len(srcs))
 	main := quant.DType(0)
 	foundMain := false
-	for i, ti := range f.Tensors {
+	for i, src := range srcs {
+		ti := src.info
 		role, ok := arch.RoleOf(archName, ti.Name)
 		if !ok {
 			return nil, fmt.Errorf("%s: tensor %q is not part of %s (arch table); is the file from another tool?", in, ti.Name, archName)
@@ -126,14 +136,24 @@ func Quantize(ctx context.Context, in, out string, opts QuantizeOptions) (*Quant
 		rep.OutBytes += int64(size)
 		name, from, n := ti.Name, ti.DType, int64(ti.NumElements())
 		jobs[i] = tensorJob{info: info, encode: func(w io.Writer) error {
-			_, data, err := f.Tensor(name)
-			if err != nil {
-				return fmt.Errorf("%s: %w", in, err)
+			var data []byte
+			for _, p := range src.parts {
+				_, b, err := f.Tensor(p)
+				if err != nil {
+					return fmt.Errorf("%s: %w", in, err)
+				}
+				if len(src.parts) == 1 {
+					data = b
+				} else {
+					data = append(data, b...) // a fused tensor's (small) rows
+				}
 			}
 			if _, err := encodeTensor(w, name, data, n, from, to, nil); err != nil {
 				return fmt.Errorf("%s: %w", in, err)
 			}
-			f.Release(name)
+			for _, p := range src.parts {
+				f.Release(p)
+			}
 			return nil
 		}}
 	}
@@ -145,7 +165,7 @@ func Quantize(ctx context.Context, in, out string, opts QuantizeOptions) (*Quant
 	if err != nil {
 		return nil, err
 	}
-	md := quantizedMetadata(f.Metadata, main, filepath.Base(in), sum, rep)
+	md := quantizedMetadata(inMD, main, filepath.Base(in), sum, rep)
 	if err := writeModel(ctx, out, md, jobs, opts.Threads, opts.Progress); err != nil {
 		return nil, err
 	}

@@ -1,15 +1,19 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/rwkv-tools/rwkv-tools/arch/llamacpp"
+	"github.com/rwkv-tools/rwkv-tools/convert"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
 // rwkvTools1 rewrites a file convert writes (llama.cpp's layout) the way
@@ -20,6 +24,17 @@ import (
 // <arch>.layer_norm_epsilon, and none of context_length,
 // attention.head_count, rescale_every_n_layers or tokenizer.ggml.model.
 func rwkvTools1(t *testing.T, f *format.File) *format.File {
+	t.Helper()
+	g, err := format.Open(rwkvTools1Path(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g
+}
+
+// rwkvTools1Path writes rwkvTools1's file and returns its path.
+func rwkvTools1Path(t *testing.T, f *format.File) string {
 	t.Helper()
 	a, err := f.Metadata.String("general.architecture")
 	if err != nil {
@@ -61,7 +76,11 @@ func rwkvTools1(t *testing.T, f *format.File) *format.File {
 			add(ti.Name, ti.Dims, ti, data)
 		}
 	}
-	return writeGGUF(t, md, ws)
+	p := filepath.Join(t.TempDir(), "rwkv-tools-1.gguf")
+	if err := format.WriteFile(context.Background(), p, md, ws); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestRWKVTools1Layout: files in the layout rwkv-tools wrote before it
@@ -95,6 +114,68 @@ func TestRWKVTools1Layout(t *testing.T) {
 			}
 			if d := maxAbs(logits(cur), logits(old)); d != 0 {
 				t.Fatalf("the rwkv-tools-1 layout gives other logits: max |Δ| %g", d)
+			}
+		})
+	}
+}
+
+// TestQuantizeUpgradesRWKVTools1: quantize writes a file of the
+// rwkv-tools-1 layout in llama.cpp's layout, byte for byte the tensors
+// (and the same logits) that quantizing the llama.cpp-layout file gives.
+func TestQuantizeUpgradesRWKVTools1(t *testing.T) {
+	for _, ref := range []string{"tiny-v6-bf16.pth", "tiny-v7-bf16.pth"} {
+		t.Run(ref, func(t *testing.T) {
+			curPath := filepath.Join(t.TempDir(), "m.gguf")
+			if _, err := convert.Convert(context.Background(), testutil.Shared(t, "reference", ref), curPath, convert.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			cur, err := format.Open(curPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cur.Close()
+			oldPath := rwkvTools1Path(t, cur)
+			quantized := func(in string) *format.File {
+				out := filepath.Join(t.TempDir(), "q.gguf")
+				rep, err := convert.Quantize(context.Background(), in, out, convert.QuantizeOptions{Type: quant.Q8_0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if in == oldPath && !strings.Contains(strings.Join(rep.Notes, " "), "earlier layout") {
+					t.Errorf("no note on the layout change: %q", rep.Notes)
+				}
+				q, err := format.Open(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { q.Close() })
+				return q
+			}
+			a, b := quantized(curPath), quantized(oldPath)
+			if r := llamacpp.Check(b.Metadata, b.Tensors); !r.OK() {
+				t.Fatalf("quantized rwkv-tools-1 file is not in llama.cpp's layout: %q", r.Problems)
+			}
+			if len(a.Tensors) != len(b.Tensors) {
+				t.Fatalf("%d tensors, want %d", len(b.Tensors), len(a.Tensors))
+			}
+			for i, ta := range a.Tensors {
+				tb := b.Tensors[i]
+				_, da, _ := a.Tensor(ta.Name)
+				_, db, _ := b.Tensor(tb.Name)
+				if ta.Name != tb.Name || ta.DType != tb.DType || fmt.Sprint(ta.Dims) != fmt.Sprint(tb.Dims) || string(da) != string(db) {
+					t.Errorf("tensor %d: %s %v %v, want %s %v %v (or other bytes)", i, tb.Name, tb.Dims, tb.DType, ta.Name, ta.Dims, ta.DType)
+				}
+			}
+			if len(a.Metadata) != len(b.Metadata) {
+				t.Errorf("%d keys, want %d", len(b.Metadata), len(a.Metadata))
+			}
+			for _, k := range a.Metadata.Keys() {
+				if strings.HasPrefix(k, "rwkvtools.quantize.source.") {
+					continue
+				}
+				if a.Metadata[k].Format() != b.Metadata[k].Format() {
+					t.Errorf("key %s: %s, want %s", k, b.Metadata[k].Format(), a.Metadata[k].Format())
+				}
 			}
 		})
 	}
