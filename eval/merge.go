@@ -33,6 +33,10 @@ type Merged struct {
 	Samples map[string][][]byte // task -> samples lines in document order
 }
 
+// maxMergeBootstrap bounds the bootstrap resamples a results file can ask
+// the merge for (the harness default is 100000; each costs memory).
+const maxMergeBootstrap = 10_000_000
+
 // MergeShards combines the outputs of `eval --shard i/n` runs into the
 // result of one unsharded run: every shard of the same n exactly once,
 // the same model file (sha256), protocol, pad token, tokenizer, limit,
@@ -85,6 +89,9 @@ func MergeShards(ctx context.Context, runs []ShardRun) (*Merged, error) {
 	}
 	if err := sameRun(ordered); err != nil {
 		return nil, err
+	}
+	if b := ordered[0].Results.Config.BootstrapIters; b < 0 || b > maxMergeBootstrap {
+		return nil, fmt.Errorf("%s: bootstrap_iters %d outside 0..%d", ordered[0].Name, b, maxMergeBootstrap)
 	}
 
 	first := ordered[0].Results
@@ -178,8 +185,17 @@ func mergeTask(ctx context.Context, name string, runs []ShardRun) (*Result, [][]
 	if l := first.Config.Limit; l != nil && *l > 0 && *l < total {
 		total = *l
 	}
+	// The count comes from a file: bound it by the samples actually read
+	// before allocating for it.
+	lines := 0
+	for _, r := range runs {
+		lines += len(r.Samples[name])
+	}
+	if total < 0 || total > lines {
+		return nil, nil, fmt.Errorf("%s: results.json says %d %s documents but the shards' samples hold %d lines: a gap (was a shard interrupted?)", runs[0].Name, total, name, lines)
+	}
 	docs := make([]DocResult, total)
-	lines := make([][]byte, total)
+	out := make([][]byte, total)
 	for idx, r := range runs {
 		sh := Shard{Index: idx, Count: len(runs)}
 		lo, hi := sh.Range(total)
@@ -201,7 +217,7 @@ func mergeTask(ctx context.Context, name string, runs []ShardRun) (*Result, [][]
 			}
 			seen[id-lo] = true
 			docs[id] = DocResult{Doc: task.Doc{ID: id}, Metrics: s.Sample.Metrics}
-			lines[id] = s.Raw
+			out[id] = s.Raw
 		}
 		var gaps []string
 		for i, ok := range seen {
@@ -221,5 +237,5 @@ func mergeTask(ctx context.Context, name string, runs []ShardRun) (*Result, [][]
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Result{Task: t, Protocol: task.Protocol(first.Config.Protocol), Docs: docs, Metrics: metrics}, lines, nil
+	return &Result{Task: t, Protocol: task.Protocol(first.Config.Protocol), Docs: docs, Metrics: metrics}, out, nil
 }
