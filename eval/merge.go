@@ -185,17 +185,12 @@ func mergeTask(ctx context.Context, name string, runs []ShardRun) (*Result, [][]
 	if l := first.Config.Limit; l != nil && *l > 0 && *l < total {
 		total = *l
 	}
-	// The count comes from a file: bound it by the samples actually read
-	// before allocating for it.
-	lines := 0
-	for _, r := range runs {
-		lines += len(r.Samples[name])
+	if total < 0 || total > 1<<31 {
+		return nil, nil, fmt.Errorf("%s: results.json says %d %s documents", runs[0].Name, total, name)
 	}
-	if total < 0 || total > lines {
-		return nil, nil, fmt.Errorf("%s: results.json says %d %s documents but the shards' samples hold %d lines: a gap (was a shard interrupted?)", runs[0].Name, total, name, lines)
-	}
-	docs := make([]DocResult, total)
-	out := make([][]byte, total)
+	// total comes from a file: every shard's samples are checked against
+	// its slice before anything is allocated for it (then total equals the
+	// number of lines read).
 	for idx, r := range runs {
 		sh := Shard{Index: idx, Count: len(runs)}
 		lo, hi := sh.Range(total)
@@ -206,31 +201,30 @@ func mergeTask(ctx context.Context, name string, runs []ShardRun) (*Result, [][]
 		if eff := r.Results.NSamples[name].Effective; eff != hi-lo {
 			return nil, nil, fmt.Errorf("%s: shard %s scored %d %s documents, the split gives it %d (documents %d..%d of %d)", r.Name, sh, eff, name, hi-lo, lo, hi-1, total)
 		}
-		seen := make([]bool, hi-lo)
+		seen := make(map[int]bool, len(samples))
+		ids := make([]int, 0, len(samples))
 		for _, s := range samples {
 			id := s.Sample.DocID
 			if id < lo || id >= hi {
 				return nil, nil, fmt.Errorf("%s: samples_%s.jsonl:%d: document %d is outside shard %s's documents %d..%d: shards overlap or come from a different split", r.Name, name, s.Line, id, sh, lo, hi-1)
 			}
-			if seen[id-lo] {
+			if seen[id] {
 				return nil, nil, fmt.Errorf("%s: samples_%s.jsonl:%d: document %d appears twice", r.Name, name, s.Line, id)
 			}
-			seen[id-lo] = true
-			docs[id] = DocResult{Doc: task.Doc{ID: id}, Metrics: s.Sample.Metrics}
-			out[id] = s.Raw
+			seen[id] = true
+			ids = append(ids, id)
 		}
-		var gaps []string
-		for i, ok := range seen {
-			if !ok {
-				gaps = append(gaps, fmt.Sprint(lo+i))
-				if len(gaps) == 10 {
-					gaps = append(gaps, "…")
-					break
-				}
-			}
+		if len(ids) != hi-lo {
+			sort.Ints(ids)
+			return nil, nil, fmt.Errorf("%s: samples_%s.jsonl lacks documents %s of shard %s: a gap (was the shard interrupted?)", r.Name, name, missingIDs(ids, lo, hi, 10), sh)
 		}
-		if len(gaps) > 0 {
-			return nil, nil, fmt.Errorf("%s: samples_%s.jsonl lacks documents %s of shard %s: a gap (was the shard interrupted?)", r.Name, name, strings.Join(gaps, ", "), sh)
+	}
+	docs := make([]DocResult, total)
+	out := make([][]byte, total)
+	for _, r := range runs {
+		for _, s := range r.Samples[name] {
+			docs[s.Sample.DocID] = DocResult{Doc: task.Doc{ID: s.Sample.DocID}, Metrics: s.Sample.Metrics}
+			out[s.Sample.DocID] = s.Raw
 		}
 	}
 	metrics, err := Aggregate(ctx, t, docs, first.Config.BootstrapIters)
@@ -238,4 +232,20 @@ func mergeTask(ctx context.Context, name string, runs []ShardRun) (*Result, [][]
 		return nil, nil, err
 	}
 	return &Result{Task: t, Protocol: task.Protocol(first.Config.Protocol), Docs: docs, Metrics: metrics}, out, nil
+}
+
+// missingIDs lists up to max of the ids in [lo, hi) absent from sorted ids.
+func missingIDs(ids []int, lo, hi, max int) string {
+	var miss []string
+	next := lo
+	for _, id := range append(ids, hi) {
+		for ; next < id && len(miss) < max; next++ {
+			miss = append(miss, fmt.Sprint(next))
+		}
+		if len(miss) == max {
+			return strings.Join(miss, ", ") + ", …"
+		}
+		next = id + 1
+	}
+	return strings.Join(miss, ", ")
 }
