@@ -3,7 +3,9 @@ package convert
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -325,5 +327,61 @@ func TestQuantizeEveryModel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConvertDTypeIsQuantize: convert --dtype q5_0 of a checkpoint stores
+// the same tensors as quantize of its f32 conversion (one policy, one
+// encoder, one writer), for any thread count, and the file type says so.
+func TestConvertDTypeIsQuantize(t *testing.T) {
+	in := rwkvcpp(t, "tiny-rwkv-5v2-730K-FP32.bin")
+	f32, _ := convertTo(t, in, DTypeF32)
+	viaQuantize, _ := quantizeTo(t, f32, QuantizeOptions{Type: quant.Q5_0})
+	_, want := modelContent(t, viaQuantize)
+	var first []byte
+	for _, threads := range []int{1, 3} {
+		out := filepath.Join(t.TempDir(), "c.gguf")
+		if _, err := Convert(context.Background(), in, out, Options{DType: DTypeQ5_0, Threads: threads}); err != nil {
+			t.Fatal(err)
+		}
+		md, got := modelContent(t, out)
+		for name, b := range want {
+			if !bytes.Equal(got[name], b) {
+				t.Errorf("--threads %d: %s differs between convert --dtype q5_0 and quantize --type q5_0", threads, name)
+			}
+		}
+		if ft, _ := md.Uint("general.file_type"); ft != 8 { // MOSTLY_Q5_0
+			t.Errorf("general.file_type = %d, want 8", ft)
+		}
+		b, _ := os.ReadFile(out)
+		if first == nil {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Errorf("convert --threads %d gives other bytes than --threads 1", threads)
+		}
+	}
+}
+
+// TestQuantizeBadWeights: a non-finite weight fails the run naming the
+// tensor and element, and leaves no file.
+func TestQuantizeBadWeights(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "nan.gguf")
+	row := make([]byte, 4*64*64)
+	binary.LittleEndian.PutUint32(row[4*70:], 0x7fc00000) // NaN at element 70
+	md := format.Metadata{"general.architecture": format.String("rwkv4")}
+	ws := []format.WriteTensor{{TensorInfo: format.TensorInfo{Name: "blk.0.time_mix_key.weight", DType: quant.F32, Dims: []uint64{64, 64}},
+		Write: func(w io.Writer) error { _, err := w.Write(row); return err }}}
+	if err := format.WriteFile(context.Background(), in, md, ws); err != nil {
+		t.Fatal(err)
+	}
+	for _, threads := range []int{1, 2} {
+		_, err := Quantize(context.Background(), in, filepath.Join(dir, "out.gguf"), QuantizeOptions{Type: quant.Q8_0, Threads: threads})
+		if err == nil || !strings.Contains(err.Error(), "blk.0.time_mix_key.weight: element 70") {
+			t.Errorf("NaN weight, %d threads: %v", threads, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files left: %v", entries)
 	}
 }
