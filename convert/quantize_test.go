@@ -281,6 +281,9 @@ var typeTolerance = map[quant.DType]float64{
 // logits within the type's tolerance of the f32 file's; on the trained
 // rwkv.cpp models q8_0 and f16 keep ≥ 97 % of the top-1 predictions.
 func TestQuantizeEveryModel(t *testing.T) {
+	if raceEnabled {
+		t.Skip("runs 81 model sweeps: too slow under -race; CI runs it without")
+	}
 	sample := []byte(quality.SampleText)[:128]
 	bytesOf := func(b []byte) []int {
 		ids := make([]int, len(b))
