@@ -7,6 +7,7 @@ package rusage
 import (
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // PeakRSS returns the peak resident set size of this process in bytes, or
@@ -20,4 +21,14 @@ func PeakRSS() int64 {
 		return int64(ru.Maxrss) // bytes on macOS
 	}
 	return int64(ru.Maxrss) * 1024 // KiB on Linux
+}
+
+// CPUTime returns the user plus system CPU time the process has used so
+// far (0 when the OS does not say).
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
