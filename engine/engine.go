@@ -58,8 +58,24 @@ type Options struct {
 }
 
 // Load builds a Model over an opened file. The file must stay open while
-// the model is used: weights alias its mapping.
+// the model is used: weights alias its mapping. Every dimension the
+// metadata claims is checked against the tensors present before anything
+// is allocated, so load costs memory in proportion to the file, and a file
+// truncated while in use yields ErrModelChanged rather than a crash.
 func Load(f *format.File, opts Options) (Model, error) {
+	var m Model
+	err := guardFaults(func() error {
+		var err error
+		m, err = load(f, opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return guarded{m}, nil
+}
+
+func load(f *format.File, opts Options) (Model, error) {
 	archName, err := f.Metadata.String("general.architecture")
 	if err != nil {
 		return nil, err
@@ -86,7 +102,7 @@ func Load(f *format.File, opts Options) (Model, error) {
 	if arch.Supported(archName) {
 		return nil, fmt.Errorf("engine: architecture %s has no engine implementation", archName)
 	}
-	return nil, fmt.Errorf("engine: architecture %q is not supported yet (supported: %s, %s, %s, %s)", archName, arch.RWKV4, arch.RWKV5, arch.RWKV6, arch.RWKV7)
+	return nil, fmt.Errorf("engine: architecture %.80q is not supported yet (supported: %s, %s, %s, %s)", archName, arch.RWKV4, arch.RWKV5, arch.RWKV6, arch.RWKV7)
 }
 
 // readDims reads the dims every architecture records and the file's
@@ -144,6 +160,18 @@ type fusedRow struct {
 }
 
 func newWeights(f *format.File, archName string, d arch.Dims) (*weights, error) {
+	// The table below has a few entries per layer; a file claiming 2^24
+	// layers over a handful of tensors must fail before it is built. Every
+	// layer has at least one tensor, and the embedding's rows and width
+	// are checked against the token_embd tensor itself.
+	if d.Layers > len(f.Tensors) {
+		return nil, fmt.Errorf("engine: %s = %d, but the file holds only %d tensors (every layer has several): corrupt metadata",
+			arch.Key(archName, arch.KeyBlockCount), d.Layers, len(f.Tensors))
+	}
+	if ti, ok := f.Lookup("token_embd.weight"); ok && len(ti.Dims) == 2 && (ti.Dims[0] != uint64(d.Embd) || ti.Dims[1] != uint64(d.Vocab)) {
+		return nil, fmt.Errorf("engine: %s = %d and %s = %d contradict token_embd.weight of shape (%d, %d): corrupt metadata",
+			arch.Key(archName, arch.KeyVocabSize), d.Vocab, arch.Key(archName, arch.KeyEmbeddingLen), d.Embd, ti.Dims[1], ti.Dims[0])
+	}
 	table, err := arch.Tensors(archName, d)
 	if err != nil {
 		return nil, err
@@ -182,11 +210,27 @@ func newWeights(f *format.File, archName string, d arch.Dims) (*weights, error) 
 	return &weights{f: f, table: table, parts: parts}, nil
 }
 
-// vector returns a 1-D tensor as float32, aliasing the file when it is
-// stored as aligned F32 and converting (a small copy) otherwise.
+// vector returns a 1-D tensor as float32, refusing NaN (vectors are small,
+// so checking them costs nothing; a NaN norm or decay would make every
+// logit NaN). Matrices are not scanned at load; the CLI reports NaN logits.
 func (w *weights) vector(name string) ([]float32, error) {
+	v, err := w.vectorData(name)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range v {
+		if x != x {
+			return nil, fmt.Errorf("engine: tensor %s holds NaN at element %d: the file is corrupt; convert the checkpoint again", name, i)
+		}
+	}
+	return v, nil
+}
+
+// vectorData returns a 1-D tensor as float32, aliasing the file when it is
+// stored as aligned F32 and converting (a small copy) otherwise.
+func (w *weights) vectorData(name string) ([]float32, error) {
 	if fr, ok := w.parts[name]; ok {
-		all, err := w.vector(fr.name)
+		all, err := w.vectorData(fr.name)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 )
 
@@ -96,6 +97,8 @@ func (p *Pool) split(rows int, work int64, fn func(r0, r1 int)) {
 		return rows * i / n &^ 3
 	}
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var fault any // the first panic of a worker
 	for i := 0; i < n; i++ {
 		r0, r1 := bound(i), bound(i+1)
 		if r0 >= r1 {
@@ -104,10 +107,26 @@ func (p *Pool) split(rows int, work int64, fn func(r0, r1 int)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A memory fault reading a mapped weight (the file was truncated
+			// while in use) panics instead of killing the process; the
+			// panic is handed to the caller, which may recover it.
+			debug.SetPanicOnFault(true)
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if fault == nil {
+						fault = r
+					}
+					mu.Unlock()
+				}
+			}()
 			fn(r0, r1)
 		}()
 	}
 	wg.Wait()
+	if fault != nil {
+		panic(fault)
+	}
 }
 
 // MatVec computes dst = W·x (dst len Rows, x len Cols).

@@ -71,7 +71,12 @@ func readLegacy(path string, data []byte, opts Options) (*source.Checkpoint, err
 		return nil, err
 	}
 	if p, ok := proto.(int64); !ok || p != legacyProtocol {
-		return nil, l.errf(off, "legacy protocol version is %v, want %d", proto, legacyProtocol)
+		// Never format the value itself: it can be nested arbitrarily deep.
+		got := aType(proto)
+		if ok {
+			got = fmt.Sprint(p)
+		}
+		return nil, l.errf(off, "legacy protocol version is %s, want %d", got, legacyProtocol)
 	}
 	info, off, err := l.next("sys_info", noHooks{})
 	if err != nil {
@@ -111,25 +116,25 @@ func readLegacy(path string, data []byte, opts Options) (*source.Checkpoint, err
 		}
 		st, ok := h.storages[key]
 		if !ok {
-			return nil, l.errf(off, "storage key list names %q, which the pickle never referenced", key)
+			return nil, l.errf(off, "storage key list names %s, which the pickle never referenced", source.Quote(key))
 		}
 		if seen[key] {
-			return nil, l.errf(off, "storage key list names %q twice", key)
+			return nil, l.errf(off, "storage key list names %s twice", source.Quote(key))
 		}
 		seen[key] = true
 		rec := int64(l.pos)
 		if len(data)-l.pos < 8 {
-			return nil, l.errf(rec, "storage %q: record header truncated (file ends)", key)
+			return nil, l.errf(rec, "storage %s: record header truncated (file ends)", source.Quote(key))
 		}
 		numel := int64(binary.LittleEndian.Uint64(data[l.pos:]))
 		if numel != st.numel {
-			return nil, l.errf(rec, "storage %q: record holds %d elements, its persistent id says %d", key, numel, st.numel)
+			return nil, l.errf(rec, "storage %s: record holds %d elements, its persistent id says %d", source.Quote(key), numel, st.numel)
 		}
 		l.pos += 8
 		size := uint64(numel) * uint64(st.cls.elemSize) // numel was bounded at persistent load
 		if size > uint64(len(data)-l.pos) {
-			return nil, l.errf(rec, "storage %q: %d bytes of %s data run past the end of the file (%d bytes left)",
-				key, size, st.cls.what, len(data)-l.pos)
+			return nil, l.errf(rec, "storage %s: %d bytes of %s data run past the end of the file (%d bytes left)",
+				source.Quote(key), size, st.cls.what, len(data)-l.pos)
 		}
 		st.data = data[l.pos : l.pos+int(size) : l.pos+int(size)]
 		st.fileOff = int64(l.pos)
@@ -146,7 +151,7 @@ func readLegacy(path string, data []byte, opts Options) (*source.Checkpoint, err
 			continue
 		}
 		t, err := makeTensor(path, nt, func(st *storageRef) error {
-			return &FormatError{Path: path, Off: -1, Msg: fmt.Sprintf("storage %q is missing from the storage key list", st.key)}
+			return &FormatError{Path: path, Off: -1, Msg: fmt.Sprintf("storage %s is missing from the storage key list", source.Quote(st.key))}
 		})
 		if err != nil {
 			return nil, err

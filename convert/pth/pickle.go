@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/big"
 	"unicode/utf8"
+
+	"github.com/rwkv-tools/rwkv-tools/convert/source"
 )
 
 // This file is a strict pickle virtual machine for the subset of protocol 2
@@ -17,14 +19,21 @@ import (
 // stack and the memo are bounded, so hostile input costs at most linear time
 // and memory in its size.
 
-// Limits. torch.save of a state dict nests marks 3 deep and memoizes a few
-// entries per tensor; these leave orders of magnitude of headroom.
+// Limits. torch.save of a state dict nests marks 3 deep, containers 4
+// deep, memoizes a few entries per tensor and builds about 15 values per
+// tensor in a pickle of well under 1 MiB (a 14B model: ~1200 tensors);
+// these leave orders of magnitude of headroom while bounding what a hostile
+// pickle can cost: at most maxValues values of a few dozen bytes each, so
+// memory stays within a few hundred MB whatever the input.
 const (
-	maxStack     = 1 << 22
-	maxMarks     = 1 << 10
-	maxMemo      = 1 << 22
-	maxLineLen   = 1 << 10 // GLOBAL module and name lines
-	maxLongBytes = 1 << 12 // LONG4 payload; LONG1 is at most 255 bytes anyway
+	maxPickleBytes = 16 << 20 // bytes one pickle stream may span
+	maxValues      = 1 << 21  // values pushed in total (each opcode pushes at most one)
+	maxStack       = 1 << 20
+	maxMarks       = 1 << 10
+	maxMemo        = 1 << 20
+	maxDepth       = 64      // container nesting (tuple in list in dict …)
+	maxLineLen     = 1 << 10 // GLOBAL module and name lines
+	maxLongBytes   = 1 << 12 // LONG4 payload; LONG1 is at most 255 bytes anyway
 )
 
 // Python values the VM builds. Integers are int64, or *big.Int when they do
@@ -73,11 +82,27 @@ type hooks interface {
 type noHooks struct{}
 
 func (noHooks) global(module, name string) (any, error) {
-	return nil, fmt.Errorf("unknown global %s.%s (this pickle holds plain data only)", module, name)
+	return nil, fmt.Errorf("unknown global %s (this pickle holds plain data only)", globalName(module, name))
 }
 
 func (noHooks) persistentLoad(any) (any, error) {
 	return nil, fmt.Errorf("unexpected persistent id (this pickle holds plain data only)")
+}
+
+// globalName shows a GLOBAL's module.name in a message: as is when short
+// and plain, quoted and cut to 80 bytes otherwise (STACKGLOBAL names come
+// from strings of any length).
+func globalName(module, name string) string {
+	g := module + "." + name
+	for _, c := range []byte(g) {
+		if c <= ' ' || c >= 0x7f || c == '"' {
+			return source.Quote(g)
+		}
+	}
+	if len(g) > 80 {
+		return source.Quote(g)
+	}
+	return g
 }
 
 // Opcodes (names as in CPython's pickle.py).
@@ -137,13 +162,25 @@ type unpickler struct {
 	marks []int
 	memo  map[uint32]any
 	h     hooks
+	// pushes counts values pushed, against maxValues.
+	pushes int
+	// depth records the nesting depth of containers that hold containers
+	// (keys: *pyList, *pyDict, and &t[0] for a tuple t); any other
+	// container has depth 1 and a scalar 0. Nothing recurses over
+	// unpickled values, but the cap keeps it that way safe for any later
+	// code that does.
+	depth map[any]int
 }
 
 // unpickle runs the pickle that starts at data[0] until STOP and returns the
 // value and the number of bytes consumed. Errors are *pickleError with
 // offsets relative to data[0].
 func unpickle(data []byte, h hooks) (any, int, error) {
-	u := &unpickler{data: data, memo: map[uint32]any{}, h: h}
+	if len(data) > maxPickleBytes {
+		// The stream ends at STOP; it may not run further than this.
+		data = data[:maxPickleBytes]
+	}
+	u := &unpickler{data: data, memo: map[uint32]any{}, h: h, depth: map[any]int{}}
 	v, err := u.run()
 	return v, u.pos, err
 }
@@ -213,6 +250,9 @@ func (u *unpickler) push(v any) error {
 	if len(u.stack) >= maxStack {
 		return u.errf("stack exceeds %d entries", maxStack)
 	}
+	if u.pushes++; u.pushes > maxValues {
+		return u.errf("more than %d values: a torch.save pickle has far fewer; not a checkpoint, or corrupt", maxValues)
+	}
 	u.stack = append(u.stack, v)
 	return nil
 }
@@ -261,6 +301,9 @@ func (u *unpickler) run() (any, error) {
 	for {
 		if u.pos >= len(u.data) {
 			u.op = u.pos
+			if len(u.data) == maxPickleBytes {
+				return nil, u.errf("no STOP within %d MiB: a torch.save pickle is far smaller; not a checkpoint, or corrupt", maxPickleBytes>>20)
+			}
 			return nil, u.errf("pickle ends without STOP: truncated")
 		}
 		u.op = u.pos
@@ -404,10 +447,16 @@ func (u *unpickler) step(op byte) error {
 		t := make(pyTuple, n)
 		copy(t, u.stack[len(u.stack)-n:])
 		u.stack = u.stack[:len(u.stack)-n]
+		if err := u.nest(t, t); err != nil {
+			return err
+		}
 		return u.push(t)
 	case opTUPLE:
 		items, err := u.popMark()
 		if err != nil {
+			return err
+		}
+		if err := u.nest(pyTuple(items), items); err != nil {
 			return err
 		}
 		return u.push(pyTuple(items))
@@ -416,7 +465,11 @@ func (u *unpickler) step(op byte) error {
 		if err != nil {
 			return err
 		}
-		return u.push(&pyList{items: items})
+		l := &pyList{items: items}
+		if err := u.nest(l, items); err != nil {
+			return err
+		}
+		return u.push(l)
 	case opDICT:
 		items, err := u.popMark()
 		if err != nil {
@@ -592,6 +645,9 @@ func (u *unpickler) appendTo(items []any) error {
 	if !ok {
 		return u.errf("APPEND to %s, not a list", aType(t))
 	}
+	if err := u.nest(l, items); err != nil {
+		return err
+	}
 	l.items = append(l.items, items...)
 	return nil
 }
@@ -612,9 +668,53 @@ func (u *unpickler) setItems(d *pyDict, items []any) error {
 	if len(items)%2 != 0 {
 		return u.errf("odd number of items (%d) for a dict", len(items))
 	}
+	if err := u.nest(d, items); err != nil {
+		return err
+	}
 	for i := 0; i < len(items); i += 2 {
 		if err := d.set(items[i], items[i+1]); err != nil {
 			return u.errf("%v", err)
+		}
+	}
+	return nil
+}
+
+// depthOf returns a value's recorded nesting depth.
+func (u *unpickler) depthOf(v any) int {
+	switch v := v.(type) {
+	case pyTuple:
+		if len(v) == 0 {
+			return 1
+		}
+		if d, ok := u.depth[&v[0]]; ok {
+			return d
+		}
+		return 1
+	case *pyList, *pyDict:
+		if d, ok := u.depth[v]; ok {
+			return d
+		}
+		return 1
+	}
+	return 0
+}
+
+// nest records that container c (a new tuple, or a list or dict being
+// extended) holds items, refusing nesting deeper than maxDepth.
+func (u *unpickler) nest(c any, items []any) error {
+	d := u.depthOf(c)
+	for _, it := range items {
+		d = max(d, 1+u.depthOf(it))
+	}
+	if d > maxDepth {
+		return u.errf("containers nested more than %d deep: a torch.save pickle nests a few levels; not a checkpoint, or corrupt", maxDepth)
+	}
+	if d > 1 {
+		switch c := c.(type) {
+		case pyTuple:
+			u.depth[&c[0]] = d
+		default:
+			u.depth[c] = d
 		}
 	}
 	return nil

@@ -143,7 +143,10 @@ func toInt(what string, v any) (int64, error) {
 	case int64:
 		return v, nil
 	case *big.Int:
-		return 0, fmt.Errorf("%s %s does not fit in 64 bits", what, v)
+		if d := v.String(); len(d) <= 40 {
+			return 0, fmt.Errorf("%s %s does not fit in 64 bits", what, d)
+		}
+		return 0, fmt.Errorf("%s (a %d-bit integer) does not fit in 64 bits", what, v.BitLen())
 	}
 	return 0, fmt.Errorf("%s is %s, not an int", what, aType(v))
 }
@@ -199,7 +202,7 @@ func (h *torchHooks) global(module, name string) (any, error) {
 			return c, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown global %s.%s: only the torch.save objects of a state dict are accepted (nothing is ever executed)", module, name)
+	return nil, fmt.Errorf("unknown global %s: only the torch.save objects of a state dict are accepted (nothing is ever executed)", globalName(module, name))
 }
 
 func (h *torchHooks) persistentLoad(pid any) (any, error) {
@@ -230,22 +233,22 @@ func (h *torchHooks) persistentLoad(pid any) (any, error) {
 	}
 	loc, ok := t[3].(string)
 	if !ok {
-		return nil, fmt.Errorf("storage %q: location is %s, not a str", key, aType(t[3]))
+		return nil, fmt.Errorf("storage %s: location is %s, not a str", source.Quote(key), aType(t[3]))
 	}
 	numel, err := toInt("storage numel", t[4])
 	if err != nil {
-		return nil, fmt.Errorf("storage %q: %v", key, err)
+		return nil, fmt.Errorf("storage %s: %v", source.Quote(key), err)
 	}
 	if numel < 0 || numel > (1<<62)/cls.elemSize {
-		return nil, fmt.Errorf("storage %q: numel %d is out of range", key, numel)
+		return nil, fmt.Errorf("storage %s: numel %d is out of range", source.Quote(key), numel)
 	}
 	if h.legacy && t[5] != nil {
-		return nil, fmt.Errorf("storage %q is a view of another storage (legacy view_metadata); such pre-1.0 files are not supported, re-save with a current torch", key)
+		return nil, fmt.Errorf("storage %s is a view of another storage (legacy view_metadata); such pre-1.0 files are not supported, re-save with a current torch", source.Quote(key))
 	}
 	if s, ok := h.storages[key]; ok {
 		if s.cls != cls || s.numel != numel {
-			return nil, fmt.Errorf("storage %q is named twice with different types or sizes (%s[%d] vs %s[%d])",
-				key, s.cls.name, s.numel, cls.name, numel)
+			return nil, fmt.Errorf("storage %s is named twice with different types or sizes (%s[%d] vs %s[%d])",
+				source.Quote(key), s.cls.name, s.numel, cls.name, numel)
 		}
 		return s, nil
 	}
@@ -294,7 +297,7 @@ func stateDict(top any) ([]namedTensor, error) {
 		}
 		t, ok := d.vals[i].(*tensorRef)
 		if !ok {
-			return nil, fmt.Errorf("state dict entry %q is %s, not a tensor", name, aType(d.vals[i]))
+			return nil, fmt.Errorf("state dict entry %s is %s, not a tensor", source.Quote(name), aType(d.vals[i]))
 		}
 		out = append(out, namedTensor{name, t})
 	}
@@ -316,7 +319,7 @@ func rejectConverted(d *pyDict) error {
 	if !ok {
 		s = typeName(v)
 	}
-	return fmt.Errorf("this is a ChatRWKV-converted file (strategy %q), not a raw checkpoint; convert the original .pth", s)
+	return fmt.Errorf("this is a ChatRWKV-converted file (strategy %s), not a raw checkpoint; convert the original .pth", source.Quote(s))
 }
 
 // makeTensor builds the source view of one tensor over its resolved storage,
@@ -330,13 +333,13 @@ func makeTensor(path string, nt namedTensor, resolve func(*storageRef) error) (*
 	st := r.storage
 	if !st.cls.ok {
 		return nil, &FormatError{Path: path, Off: -1, Msg: fmt.Sprintf(
-			"tensor %q is %s (torch.%s); only float32, float16 and bfloat16 weights are supported",
-			nt.name, st.cls.what, st.cls.name)}
+			"tensor %s is %s (torch.%s); only float32, float16 and bfloat16 weights are supported",
+			source.Quote(nt.name), st.cls.what, st.cls.name)}
 	}
 	if !st.resolved {
 		if err := resolve(st); err != nil {
 			if fe, ok := err.(*FormatError); ok {
-				fe.Msg = fmt.Sprintf("tensor %q: %s", nt.name, fe.Msg)
+				fe.Msg = fmt.Sprintf("tensor %s: %s", source.Quote(nt.name), fe.Msg)
 			}
 			return nil, err
 		}
@@ -352,7 +355,7 @@ func makeTensor(path string, nt namedTensor, resolve func(*storageRef) error) (*
 		FileOffset: st.fileOff,
 	}
 	if err := t.Validate(); err != nil {
-		return nil, &FormatError{Path: path, Off: st.fileOff, Msg: fmt.Sprintf("%v (storage %q of %d %s elements)", err, st.key, st.numel, st.cls.what)}
+		return nil, &FormatError{Path: path, Off: st.fileOff, Msg: fmt.Sprintf("%v (storage %s of %d %s elements)", err, source.Quote(st.key), st.numel, st.cls.what)}
 	}
 	if t.Contiguous() {
 		t.Strides = nil

@@ -33,7 +33,7 @@ func readZip(path string, data []byte, opts Options) (*source.Checkpoint, error)
 	var pkl []string
 	for _, f := range zr.File {
 		if _, dup := a.files[f.Name]; dup {
-			return nil, a.errf(-1, "zip entry %q appears twice", f.Name)
+			return nil, a.errf(-1, "zip entry %s appears twice", source.Quote(f.Name))
 		}
 		a.files[f.Name] = f
 		// The prefix is "archive" in recent torch and the file's stem in
@@ -60,7 +60,7 @@ func readZip(path string, data []byte, opts Options) (*source.Checkpoint, error)
 			return nil, err
 		}
 		if string(b) != "little" {
-			return nil, a.errf(off, "byteorder record says %q; only little-endian checkpoints are supported", b)
+			return nil, a.errf(off, "byteorder record says %s; only little-endian checkpoints are supported", source.Quote(string(b)))
 		}
 	}
 	pb, poff, err := a.entry(a.files[pkl[0]])
@@ -100,7 +100,7 @@ func (a *zipArchive) errf(off int64, format string, args ...any) error {
 func (a *zipArchive) rejectTorchScript() error {
 	for name := range a.files {
 		if name == a.prefix+"constants.pkl" || strings.HasPrefix(name, a.prefix+"code/") {
-			return a.errf(-1, "this is a TorchScript archive (torch.jit.save, has %q), not a torch.save state dict", name)
+			return a.errf(-1, "this is a TorchScript archive (torch.jit.save, has %s), not a torch.save state dict", source.Quote(name))
 		}
 	}
 	return nil
@@ -109,18 +109,18 @@ func (a *zipArchive) rejectTorchScript() error {
 // entry returns a STORED record's bytes as a slice of the file.
 func (a *zipArchive) entry(f *zip.File) ([]byte, int64, error) {
 	if f.Method != zip.Store {
-		return nil, -1, a.errf(-1, "zip entry %q is compressed (method %d); torch.save stores records uncompressed, so this file was repacked — re-save it with torch.save", f.Name, f.Method)
+		return nil, -1, a.errf(-1, "zip entry %s is compressed (method %d); torch.save stores records uncompressed, so this file was repacked — re-save it with torch.save", source.Quote(f.Name), f.Method)
 	}
 	off, err := f.DataOffset()
 	if err != nil {
-		return nil, -1, a.errf(-1, "zip entry %q: %v", f.Name, err)
+		return nil, -1, a.errf(-1, "zip entry %s: %v", source.Quote(f.Name), err)
 	}
 	size := f.UncompressedSize64
 	if f.CompressedSize64 != size {
-		return nil, off, a.errf(off, "zip entry %q is stored but its compressed size %d differs from its size %d", f.Name, f.CompressedSize64, size)
+		return nil, off, a.errf(off, "zip entry %s is stored but its compressed size %d differs from its size %d", source.Quote(f.Name), f.CompressedSize64, size)
 	}
 	if off < 0 || uint64(off) > uint64(len(a.data)) || size > uint64(len(a.data))-uint64(off) {
-		return nil, off, a.errf(off, "zip entry %q: %d bytes at offset %d run past the end of the file (%d bytes)", f.Name, size, off, len(a.data))
+		return nil, off, a.errf(off, "zip entry %s: %d bytes at offset %d run past the end of the file (%d bytes)", source.Quote(f.Name), size, off, len(a.data))
 	}
 	return a.data[off : uint64(off)+size : uint64(off)+size], off, nil
 }
@@ -131,15 +131,15 @@ func (a *zipArchive) resolve(st *storageRef) error {
 	name := a.prefix + "data/" + st.key
 	f, ok := a.files[name]
 	if !ok {
-		return a.errf(-1, "storage %q has no zip entry %q", st.key, name)
+		return a.errf(-1, "storage %s has no zip entry %s", source.Quote(st.key), source.Quote(name))
 	}
 	b, off, err := a.entry(f)
 	if err != nil {
 		return err
 	}
 	if want := uint64(st.numel) * uint64(st.cls.elemSize); uint64(len(b)) != want {
-		return a.errf(off, "storage %q: zip entry %q holds %d bytes, but %d %s elements need %d",
-			st.key, name, len(b), st.numel, st.cls.what, want)
+		return a.errf(off, "storage %s: zip entry %s holds %d bytes, but %d %s elements need %d",
+			source.Quote(st.key), source.Quote(name), len(b), st.numel, st.cls.what, want)
 	}
 	st.data, st.fileOff = b, off
 	return nil

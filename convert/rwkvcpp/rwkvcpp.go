@@ -149,19 +149,19 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 			return nil, errf(pos-int(nameLen), "tensor #%d: name is not valid UTF-8", len(ck.Tensors))
 		}
 		if seen[tname] {
-			return nil, errf(start, "tensor %q appears twice", tname)
+			return nil, errf(start, "tensor %s appears twice", source.Quote(tname))
 		}
 		seen[tname] = true
 		tt, err := typeOf(typ, version)
 		if err != nil {
-			return nil, errf(start+8, "tensor %q: %v", tname, err)
+			return nil, errf(start+8, "tensor %s: %v", source.Quote(tname), err)
 		}
 		size, err := dataSize(tt.dtype, shape)
 		if err != nil {
-			return nil, errf(start, "tensor %q: %v", tname, err)
+			return nil, errf(start, "tensor %s: %v", source.Quote(tname), err)
 		}
 		if size > uint64(len(b)-pos) {
-			return nil, errf(pos, "tensor %q: %d bytes of %s data run past the end of the file (%d bytes left)", tname, size, tt.name, len(b)-pos)
+			return nil, errf(pos, "tensor %s: %d bytes of %s data run past the end of the file (%d bytes left)", source.Quote(tname), size, tt.name, len(b)-pos)
 		}
 		t := &source.Tensor{
 			Name:       tname,

@@ -24,9 +24,17 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
-// MaxHeaderLen bounds the JSON header (the reference implementation uses
-// 100 MB as well); a real header is a few hundred bytes per tensor.
-const MaxHeaderLen = 100 << 20
+// MaxHeaderLen bounds the JSON header. A real header is about 150 bytes
+// per tensor (a 14B RWKV: ~1200 tensors, under 200 KB; the largest
+// published checkpoints stay under 2 MB), so 16 MiB leaves ample headroom
+// while keeping the cost of a hostile header (JSON decoding allocates
+// several times its size) bounded. The reference implementation allows
+// 100 MB; files between the two limits do not occur in practice.
+const MaxHeaderLen = 16 << 20
+
+// MaxMetadataLen bounds the free-form __metadata__ object (real files: a
+// few dozen bytes, {"format": "pt"}).
+const MaxMetadataLen = 1 << 20
 
 // FormatError reports a malformed or unsupported file. Off is the byte
 // offset in the file, or -1 when the problem is not tied to one place.
@@ -62,7 +70,7 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 	}
 	n := binary.LittleEndian.Uint64(b)
 	if n > MaxHeaderLen || n > uint64(len(b)-8) {
-		return nil, errf(0, "header length %d is out of range (file has %d bytes after the length, limit %d)", n, len(b)-8, MaxHeaderLen)
+		return nil, errf(0, "header length %d is out of range (file has %d bytes after the length; this reader's limit is %d MiB, far above real checkpoints)", n, len(b)-8, MaxHeaderLen>>20)
 	}
 	header := b[8 : 8+n]
 	if len(header) == 0 || header[0] != '{' {
@@ -92,12 +100,19 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 			return nil, errf(8+dec.InputOffset(), "header JSON: expected a tensor name, found %v", tok)
 		}
 		if seen[key] {
-			return nil, errf(8+dec.InputOffset(), "header names %q twice", key)
+			return nil, errf(8+dec.InputOffset(), "header names %s twice", source.Quote(key))
 		}
 		seen[key] = true
 		if key == "__metadata__" {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, errf(8+dec.InputOffset(), "__metadata__: %v", err)
+			}
+			if len(raw) > MaxMetadataLen {
+				return nil, errf(8+dec.InputOffset(), "__metadata__ is %d bytes; this reader's limit is %d KiB (real files carry a few keys such as \"format\")", len(raw), MaxMetadataLen>>10)
+			}
 			var meta map[string]string
-			if err := dec.Decode(&meta); err != nil {
+			if err := json.Unmarshal(raw, &meta); err != nil {
 				return nil, errf(8+dec.InputOffset(), "__metadata__ must map strings to strings: %v", err)
 			}
 			for k, v := range meta {
@@ -110,7 +125,7 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, errf(8+dec.InputOffset(), "tensor %q: header JSON: %v", key, err)
+			return nil, errf(8+dec.InputOffset(), "tensor %s: header JSON: %v", source.Quote(key), err)
 		}
 		s, err := makeSpan(key, &e)
 		if err != nil {
@@ -138,12 +153,12 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 	for _, s := range spans {
 		if s.begin != pos {
 			if s.begin < pos {
-				return nil, errf(base+s.begin, "tensor %q: data_offsets [%d, %d] overlap the previous tensor (which ends at %d)", s.name, s.begin, s.end, pos)
+				return nil, errf(base+s.begin, "tensor %s: data_offsets [%d, %d] overlap the previous tensor (which ends at %d)", source.Quote(s.name), s.begin, s.end, pos)
 			}
-			return nil, errf(base+pos, "tensor %q: data_offsets [%d, %d] leave a gap after %d", s.name, s.begin, s.end, pos)
+			return nil, errf(base+pos, "tensor %s: data_offsets [%d, %d] leave a gap after %d", source.Quote(s.name), s.begin, s.end, pos)
 		}
 		if s.end > int64(len(buf)) {
-			return nil, errf(base+s.begin, "tensor %q: data_offsets [%d, %d] run past the end of the data (%d bytes)", s.name, s.begin, s.end, len(buf))
+			return nil, errf(base+s.begin, "tensor %s: data_offsets [%d, %d] run past the end of the data (%d bytes)", source.Quote(s.name), s.begin, s.end, len(buf))
 		}
 		pos = s.end
 		t := s.t
@@ -164,38 +179,38 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 // range whose length is exactly numel·elemsize.
 func makeSpan(name string, e *entry) (span, error) {
 	if e.DType == nil || e.Shape == nil || e.DataOffsets == nil {
-		return span{}, fmt.Errorf("tensor %q: entry needs dtype, shape and data_offsets", name)
+		return span{}, fmt.Errorf("tensor %s: entry needs dtype, shape and data_offsets", source.Quote(name))
 	}
 	dt, ok := dtypes[*e.DType]
 	if !ok {
-		return span{}, fmt.Errorf("tensor %q: dtype %q is not supported (F32, F16 and BF16 are)", name, *e.DType)
+		return span{}, fmt.Errorf("tensor %s: dtype %s is not supported (F32, F16 and BF16 are)", source.Quote(name), source.Quote(*e.DType))
 	}
 	offs := *e.DataOffsets
 	if len(offs) != 2 {
-		return span{}, fmt.Errorf("tensor %q: data_offsets has %d values, want [begin, end]", name, len(offs))
+		return span{}, fmt.Errorf("tensor %s: data_offsets has %d values, want [begin, end]", source.Quote(name), len(offs))
 	}
 	begin, end := offs[0], offs[1]
 	if begin < 0 || end < begin {
-		return span{}, fmt.Errorf("tensor %q: data_offsets [%d, %d] are not an increasing range", name, begin, end)
+		return span{}, fmt.Errorf("tensor %s: data_offsets [%d, %d] are not an increasing range", source.Quote(name), begin, end)
 	}
 	shape := *e.Shape
 	if len(shape) > 64 {
-		return span{}, fmt.Errorf("tensor %q: %d dims", name, len(shape))
+		return span{}, fmt.Errorf("tensor %s: %d dims", source.Quote(name), len(shape))
 	}
 	numel := uint64(1)
 	for _, d := range shape {
 		if d < 0 {
-			return span{}, fmt.Errorf("tensor %q: negative dimension in shape %v", name, shape)
+			return span{}, fmt.Errorf("tensor %s: negative dimension in shape %v", source.Quote(name), shape)
 		}
 		hi, lo := bits.Mul64(numel, uint64(d))
 		if hi != 0 || lo > 1<<50 {
-			return span{}, fmt.Errorf("tensor %q: shape %v has too many elements", name, shape)
+			return span{}, fmt.Errorf("tensor %s: shape %v has too many elements", source.Quote(name), shape)
 		}
 		numel = lo
 	}
 	size := numel * uint64(dt.BlockBytes())
 	if uint64(end-begin) != size {
-		return span{}, fmt.Errorf("tensor %q: data_offsets [%d, %d] hold %d bytes, but %s %v needs %d", name, begin, end, end-begin, dt, shape, size)
+		return span{}, fmt.Errorf("tensor %s: data_offsets [%d, %d] hold %d bytes, but %s %v needs %d", source.Quote(name), begin, end, end-begin, dt, shape, size)
 	}
 	t := &source.Tensor{Name: name, DType: dt, Shape: slices.Clone(shape), FileOffset: -1}
 	if len(t.Shape) == 0 {

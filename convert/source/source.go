@@ -8,6 +8,8 @@ package source
 import (
 	"fmt"
 	"math/bits"
+	"strconv"
+	"sync"
 
 	"github.com/rwkv-tools/rwkv-tools/internal/mmap"
 	"github.com/rwkv-tools/rwkv-tools/quant"
@@ -77,28 +79,28 @@ func (t *Tensor) Contiguous() bool {
 // so a length read from a file is never trusted.
 func (t *Tensor) Validate() error {
 	if t.DType != quant.F32 && t.DType != quant.F16 && t.DType != quant.BF16 && !t.DType.Known() {
-		return fmt.Errorf("tensor %q: unsupported element type %v", t.Name, t.DType)
+		return fmt.Errorf("tensor %s: unsupported element type %v", Quote(t.Name), t.DType)
 	}
 	if t.Strides != nil && len(t.Strides) != len(t.Shape) {
-		return fmt.Errorf("tensor %q: %d strides for %d dims", t.Name, len(t.Strides), len(t.Shape))
+		return fmt.Errorf("tensor %s: %d strides for %d dims", Quote(t.Name), len(t.Strides), len(t.Shape))
 	}
 	if t.Offset < 0 {
-		return fmt.Errorf("tensor %q: negative storage offset %d", t.Name, t.Offset)
+		return fmt.Errorf("tensor %s: negative storage offset %d", Quote(t.Name), t.Offset)
 	}
 	// Bound the offset before any arithmetic on it: (Offset+n)·elemsize
 	// must not wrap around, or a huge offset read from a file would pass
 	// the range check below and make Bytes slice out of range.
 	if t.Offset > 1<<60 {
-		return fmt.Errorf("tensor %q: storage offset %d is past any storage", t.Name, t.Offset)
+		return fmt.Errorf("tensor %s: storage offset %d is past any storage", Quote(t.Name), t.Offset)
 	}
 	n := int64(1)
 	for _, d := range t.Shape {
 		if d < 0 {
-			return fmt.Errorf("tensor %q: negative dimension in shape %v", t.Name, t.Shape)
+			return fmt.Errorf("tensor %s: negative dimension in shape %v", Quote(t.Name), t.Shape)
 		}
 		hi, lo := bits.Mul64(uint64(n), uint64(d))
 		if hi != 0 || lo > 1<<50 {
-			return fmt.Errorf("tensor %q: shape %v has too many elements", t.Name, t.Shape)
+			return fmt.Errorf("tensor %s: shape %v has too many elements", Quote(t.Name), t.Shape)
 		}
 		n = int64(lo)
 	}
@@ -108,7 +110,7 @@ func (t *Tensor) Validate() error {
 	if t.DType.BlockLen() > 1 {
 		// Block-quantized data (rwkv.cpp files) is always contiguous.
 		if t.Strides != nil && !t.Contiguous() || t.Offset != 0 {
-			return fmt.Errorf("tensor %q: %v data must be contiguous", t.Name, t.DType)
+			return fmt.Errorf("tensor %s: %v data must be contiguous", Quote(t.Name), t.DType)
 		}
 		rowLen := int64(1)
 		if len(t.Shape) > 0 {
@@ -116,10 +118,10 @@ func (t *Tensor) Validate() error {
 		}
 		rb, err := t.DType.RowBytes(rowLen)
 		if err != nil {
-			return fmt.Errorf("tensor %q: %v", t.Name, err)
+			return fmt.Errorf("tensor %s: %v", Quote(t.Name), err)
 		}
 		if need := rb * (n / rowLen); need > int64(len(t.Storage)) {
-			return fmt.Errorf("tensor %q: needs %d bytes, storage has %d", t.Name, need, len(t.Storage))
+			return fmt.Errorf("tensor %s: needs %d bytes, storage has %d", Quote(t.Name), need, len(t.Storage))
 		}
 		return nil
 	}
@@ -128,20 +130,20 @@ func (t *Tensor) Validate() error {
 	if t.Strides == nil {
 		last += n - 1
 		if last > 1<<60 {
-			return fmt.Errorf("tensor %q: offset %d + %d elements is past any storage", t.Name, t.Offset, n)
+			return fmt.Errorf("tensor %s: offset %d + %d elements is past any storage", Quote(t.Name), t.Offset, n)
 		}
 	} else {
 		for d, s := range t.Strides {
 			if s < 0 {
-				return fmt.Errorf("tensor %q: negative stride %d", t.Name, s)
+				return fmt.Errorf("tensor %s: negative stride %d", Quote(t.Name), s)
 			}
 			hi, lo := bits.Mul64(uint64(t.Shape[d]-1), uint64(s))
 			if hi != 0 || lo > 1<<60 {
-				return fmt.Errorf("tensor %q: stride %d overflows", t.Name, s)
+				return fmt.Errorf("tensor %s: stride %d overflows", Quote(t.Name), s)
 			}
 			last += int64(lo)
 			if last > 1<<60 {
-				return fmt.Errorf("tensor %q: strides address past any storage", t.Name)
+				return fmt.Errorf("tensor %s: strides address past any storage", Quote(t.Name))
 			}
 		}
 		// A view with more elements than the storage span it covers
@@ -149,14 +151,14 @@ func (t *Tensor) Validate() error {
 		// Bytes would allocate n elements, which a file could set to 2^50
 		// over a one-element storage. Real weights are never such views.
 		if span := last - t.Offset + 1; n > span {
-			return fmt.Errorf("tensor %q: shape %v with strides %v repeats storage elements (%d elements over a span of %d); expanded views are not supported",
-				t.Name, t.Shape, t.Strides, n, span)
+			return fmt.Errorf("tensor %s: shape %v with strides %v repeats storage elements (%d elements over a span of %d); expanded views are not supported",
+				Quote(t.Name), t.Shape, t.Strides, n, span)
 		}
 	}
 	es := int64(t.DType.BlockBytes())
 	if end := (last + 1) * es; end > int64(len(t.Storage)) {
-		return fmt.Errorf("tensor %q: offset %d + size runs past its storage (%d elements needed, storage has %d)",
-			t.Name, t.Offset, last+1, int64(len(t.Storage))/es)
+		return fmt.Errorf("tensor %s: offset %d + size runs past its storage (%d elements needed, storage has %d)",
+			Quote(t.Name), t.Offset, last+1, int64(len(t.Storage))/es)
 	}
 	return nil
 }
@@ -221,16 +223,24 @@ type Checkpoint struct {
 	// mapping, and Tensors lists all their tensors (see Merge).
 	Shards  []*Checkpoint
 	shardOf map[*Tensor]*Checkpoint
+
+	indexOnce sync.Once
+	index     map[string]*Tensor
 }
 
-// Tensor returns the tensor with the given name, or nil.
+// Tensor returns the tensor with the given name, or nil. The index is
+// built on the first call (so a file with very many tensors costs linear,
+// not quadratic, time in the detectors); Tensors must not change after.
 func (c *Checkpoint) Tensor(name string) *Tensor {
-	for _, t := range c.Tensors {
-		if t.Name == name {
-			return t
+	c.indexOnce.Do(func() {
+		c.index = make(map[string]*Tensor, len(c.Tensors))
+		for _, t := range c.Tensors {
+			if _, dup := c.index[t.Name]; !dup {
+				c.index[t.Name] = t // the first of equal names, as before
+			}
 		}
-	}
-	return nil
+	})
+	return c.index[name]
 }
 
 // Release drops the pages behind t from memory (a hint), so streaming a
@@ -329,4 +339,21 @@ func OpenMapped(path string, parse func(b []byte, name string) (*Checkpoint, err
 	}
 	ck.Mapping = m
 	return ck, nil
+}
+
+// maxQuoted is how many bytes of an untrusted string (a name or key read
+// from a file) a message shows: a hostile file can hold megabyte names.
+const maxQuoted = 80
+
+// Quote quotes an untrusted string for an error message: escaped like %q,
+// cut to 80 bytes (on a rune boundary) followed by "…" when longer.
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
 }
