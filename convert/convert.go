@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -43,7 +44,16 @@ type Options struct {
 	NoTokenizer bool
 	// Progress, if set, is called before each tensor is written.
 	Progress func(done, total int, name string)
+	// AllowLargeOutput lifts the output-size cap (MaxOutputRatio).
+	AllowLargeOutput bool
 }
+
+// MaxOutputRatio caps the tensor data written at this multiple of the
+// checkpoint's size (plus 64 MiB) unless Options.AllowLargeOutput is set.
+// The largest honest growth is a Q4 rwkv.cpp file dequantized to f32
+// (32/4.5 ≈ 7.1×); a checkpoint whose tensors all view one storage can
+// claim far more (a 9 MB .pth made 6.7 GB).
+const MaxOutputRatio = 8
 
 // TensorReport says what happened to one tensor.
 type TensorReport struct {
@@ -185,6 +195,9 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 			Shape: p.spec.Shape, Bytes: size, Derived: p.derived, Note: p.note})
 	}
 	rep.Notes = append(rep.Notes, fallbackNotes(rep.Tensors)...)
+	if err := checkOutputSize(in, rep.Tensors, opts.AllowLargeOutput); err != nil {
+		return nil, err
+	}
 	if err := writeModel(ctx, out, md, jobs, opts.Threads, opts.Progress); err != nil {
 		return nil, err
 	}
@@ -581,4 +594,45 @@ func CheckOutput(in, out string) error {
 		return fmt.Errorf("output %s is the input file %s; choose another -o", out, in)
 	}
 	return nil
+}
+
+// checkOutputSize refuses a conversion whose output would dwarf its input
+// (tensors aliasing one storage) before anything is written.
+func checkOutputSize(in string, ts []TensorReport, allow bool) error {
+	if allow {
+		return nil
+	}
+	size, err := inputSize(in)
+	if err != nil {
+		return nil // the readers have read it; nothing to compare against
+	}
+	var total uint64
+	for _, t := range ts {
+		total += t.Bytes
+	}
+	limit := uint64(size)*MaxOutputRatio + 64<<20
+	if total <= limit {
+		return nil
+	}
+	return fmt.Errorf("%s: the output would hold %.1f MiB of tensors from a %.1f MiB checkpoint (more than %d× plus 64 MiB): its tensors view the same storage bytes many times over, which real checkpoints do not; if this is intended, pass --allow-large-output",
+		in, float64(total)/(1<<20), float64(size)/(1<<20), MaxOutputRatio)
+}
+
+// inputSize is the size of a checkpoint file, or of all files in a
+// checkpoint folder (shards).
+func inputSize(in string) (int64, error) {
+	st, err := os.Stat(in)
+	if err != nil || !st.IsDir() {
+		return st.Size(), err
+	}
+	var total int64
+	err = filepath.WalkDir(in, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	return total, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
 	"github.com/rwkv-tools/rwkv-tools/format"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil/craft"
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
 
@@ -585,6 +586,55 @@ func TestEncodeBlocks(t *testing.T) {
 	for _, to := range []quant.DType{quant.Q8_0, quant.F32} {
 		if _, err := encodeTensor(&buf, "w", blk, 32, quant.Q8_0, to, nil); err == nil || !strings.Contains(err.Error(), "non-finite") {
 			t.Errorf("Inf scale, to %v: %v", to, err)
+		}
+	}
+}
+
+// TestAliasingRefused is hostile case D: a small .pth whose tensors all
+// view one storage would expand to a GGUF far larger than itself; convert
+// refuses before writing, unless AllowLargeOutput.
+func TestAliasingRefused(t *testing.T) {
+	dir := t.TempDir()
+	in, err := craft.AliasingPth(dir, "alias.pth", 256, 256, 1024, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(in)
+	out := filepath.Join(dir, "out.gguf")
+	_, err = Convert(context.Background(), in, out, Options{NoTokenizer: true})
+	if err == nil || !strings.Contains(err.Error(), "--allow-large-output") {
+		t.Fatalf("%d-byte input: err = %v", st.Size(), err)
+	}
+	t.Logf("%d KiB input: %v", st.Size()>>10, err)
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("output written")
+	}
+	// A smaller aliasing file within the cap converts (the cap is about
+	// size, not about sharing itself, which real files do a little).
+	small, _ := craft.AliasingPth(dir, "small.pth", 64, 16, 64, 2)
+	if _, err := Convert(context.Background(), small, out, Options{NoTokenizer: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRWKVCppHeaderContradicts is part of hostile case G: an rwkv.cpp
+// header whose n_vocab, n_embed or n_layer contradict the tensors (here
+// 2^31-1) is refused instead of ignored.
+func TestRWKVCppHeaderContradicts(t *testing.T) {
+	src := testutil.Shared(t, "fixtures", "rwkvcpp", "tiny-rwkv-4v0-660K-FP32.bin")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i, key := range []string{"n_vocab", "n_embed", "n_layer"} {
+		bad := slices.Clone(b)
+		binary.LittleEndian.PutUint32(bad[8+4*i:], 1<<31-1)
+		in := filepath.Join(dir, key+".bin")
+		os.WriteFile(in, bad, 0o644)
+		_, err := Convert(context.Background(), in, filepath.Join(dir, "out.gguf"), Options{NoTokenizer: true})
+		if err == nil || !strings.Contains(err.Error(), "header says "+key+" = 2147483647") {
+			t.Errorf("%s: err = %v", key, err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
@@ -95,7 +96,32 @@ func Detect(ck *source.Checkpoint) (Detection, error) {
 		}
 	}
 	det.Dims = d
+	if err := checkHeaderDims(ck, d); err != nil {
+		return det, err
+	}
 	return det, nil
+}
+
+// checkHeaderDims refuses an rwkv.cpp file whose header n_vocab, n_embed
+// or n_layer contradict the tensors: rwkv.cpp sizes its buffers from the
+// header, so such a file is corrupt rather than merely odd.
+func checkHeaderDims(ck *source.Checkpoint, d arch.Dims) error {
+	if ck.Format != source.RWKVCpp {
+		return nil
+	}
+	for _, h := range []struct {
+		key  string
+		dims int
+	}{{"n_vocab", d.Vocab}, {"n_embed", d.Embd}, {"n_layer", d.Layers}} {
+		v, ok := ck.Meta[h.key]
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(v); err != nil || n != h.dims {
+			return fmt.Errorf("%s: the rwkv.cpp header says %s = %s, but the tensors give %d: corrupt header (rwkv.cpp would misread this file)", ck.Path, h.key, v, h.dims)
+		}
+	}
+	return nil
 }
 
 // refuseResearch errors when a key contains one of the markers of a

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 )
 
 // LoadHFJSON reads a Hugging Face tokenizer.json; see ParseHFJSON.
@@ -50,6 +51,19 @@ func ParseHFJSON(data []byte, name string) (*BPE, error) {
 		Padding       json.RawMessage   `json:"padding"`
 	}
 	data = bytes.TrimPrefix(data, utf8BOM)
+	// encoding/json would turn invalid UTF-8 into U+FFFD silently, giving
+	// tokens that no text can produce.
+	if !utf8.Valid(data) {
+		off := 0
+		for off < len(data) {
+			r, size := utf8.DecodeRune(data[off:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			off += size
+		}
+		return nil, fmt.Errorf("%s: invalid UTF-8 at byte %d; tokenizer.json must be UTF-8 (the file is corrupt or in another encoding)", name, off)
+	}
 	if err := json.Unmarshal(data, &file); err != nil {
 		return nil, fmt.Errorf("%s: not a valid tokenizer.json: %w", name, err)
 	}

@@ -24,7 +24,7 @@ func parsePyLiteral(lit string) ([]byte, error) {
 		body = body[1:]
 	}
 	if len(body) < 2 || (body[0] != '\'' && body[0] != '"') || body[len(body)-1] != body[0] {
-		return nil, fmt.Errorf("literal %s is not a quoted Python str or bytes literal", lit)
+		return nil, fmt.Errorf("literal %s is not a quoted Python str or bytes literal", clip(lit))
 	}
 	quote := body[0]
 	body = body[1 : len(body)-1]
@@ -33,18 +33,18 @@ func parsePyLiteral(lit string) ([]byte, error) {
 	for i := 0; i < len(body); {
 		c := body[i]
 		if c == quote {
-			return nil, fmt.Errorf("literal %s: unescaped %c inside the literal", lit, quote)
+			return nil, fmt.Errorf("literal %s: unescaped %c inside the literal", clip(lit), quote)
 		}
 		if c != '\\' {
 			if isBytes && c >= utf8.RuneSelf {
-				return nil, fmt.Errorf("literal %s: bytes literal contains a non-ASCII character", lit)
+				return nil, fmt.Errorf("literal %s: bytes literal contains a non-ASCII character", clip(lit))
 			}
 			out = append(out, c)
 			i++
 			continue
 		}
 		if i+1 >= len(body) {
-			return nil, fmt.Errorf("literal %s: ends with a lone backslash", lit)
+			return nil, fmt.Errorf("literal %s: ends with a lone backslash", clip(lit))
 		}
 		esc := body[i+1]
 		i += 2
@@ -73,7 +73,7 @@ func parsePyLiteral(lit string) ([]byte, error) {
 			}
 			if isBytes {
 				if v > 0xFF {
-					return nil, fmt.Errorf("literal %s: octal escape \\%o is out of byte range", lit, v)
+					return nil, fmt.Errorf("literal %s: octal escape \\%o is out of byte range", clip(lit), v)
 				}
 				out = append(out, byte(v))
 			} else {
@@ -88,14 +88,14 @@ func parsePyLiteral(lit string) ([]byte, error) {
 				digits = 8
 			}
 			if isBytes && esc != 'x' {
-				return nil, fmt.Errorf("literal %s: \\%c is not an escape in a bytes literal", lit, esc)
+				return nil, fmt.Errorf("literal %s: \\%c is not an escape in a bytes literal", clip(lit), esc)
 			}
 			if i+digits > len(body) {
-				return nil, fmt.Errorf("literal %s: truncated \\%c escape", lit, esc)
+				return nil, fmt.Errorf("literal %s: truncated \\%c escape", clip(lit), esc)
 			}
 			v, ok := parseHex(body[i : i+digits])
 			if !ok {
-				return nil, fmt.Errorf("literal %s: bad hex digits in \\%c%s", lit, esc, body[i:i+digits])
+				return nil, fmt.Errorf("literal %s: bad hex digits in \\%c%s", clip(lit), esc, body[i:i+digits])
 			}
 			i += digits
 			switch {
@@ -104,16 +104,16 @@ func parsePyLiteral(lit string) ([]byte, error) {
 			case v > utf8.MaxRune || (v >= 0xD800 && v <= 0xDFFF):
 				// A lone surrogate is a valid Python str but has no UTF-8
 				// form; the reference loader's encode('utf-8') would fail.
-				return nil, fmt.Errorf("literal %s: \\%c%s is not encodable as UTF-8", lit, esc, body[i-digits:i])
+				return nil, fmt.Errorf("literal %s: \\%c%s is not encodable as UTF-8", clip(lit), esc, body[i-digits:i])
 			default:
 				out = utf8.AppendRune(out, rune(v))
 			}
 		default:
-			return nil, fmt.Errorf("literal %s: unsupported escape \\%c", lit, esc)
+			return nil, fmt.Errorf("literal %s: unsupported escape \\%c", clip(lit), esc)
 		}
 	}
 	if !isBytes && !utf8.Valid(out) {
-		return nil, fmt.Errorf("literal %s: str literal is not valid UTF-8", lit)
+		return nil, fmt.Errorf("literal %s: str literal is not valid UTF-8", clip(lit))
 	}
 	return out, nil
 }

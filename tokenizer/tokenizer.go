@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Kinds returned by Tokenizer.Kind.
@@ -63,6 +65,12 @@ func Load(path string) (Tokenizer, error) {
 
 // Parse is Load for data already in memory; name is used in error messages.
 func Parse(data []byte, name string) (Tokenizer, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte("GGUF")):
+		return nil, fmt.Errorf("%s is a GGUF model file, not a tokenizer file; give tokenizer.json or rwkv_vocab_*.txt (a model's stored tokenizer is used with --model)", name)
+	case bytes.IndexByte(data[:min(len(data), 4096)], 0) >= 0:
+		return nil, fmt.Errorf("%s holds binary data (a NUL byte near the start); a tokenizer file is text: tokenizer.json or rwkv_vocab_*.txt", name)
+	}
 	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, utf8BOM), " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		t, err := ParseHFJSON(data, name)
@@ -79,3 +87,29 @@ func Parse(data []byte, name string) (Tokenizer, error) {
 }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
+
+// clip shows untrusted text in a message: as is when short and printable,
+// else quoted with escapes and cut to 80 bytes followed by "…" (a
+// vocabulary line can be megabytes long, or hold terminal escapes).
+func clip(s string) string {
+	const n = 80
+	if len(s) <= n {
+		if strconv.CanBackquote(s) && utf8.ValidString(s) {
+			return s
+		}
+		return strconv.Quote(s)
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
+
+// clipq is clip, always quoted (where messages showed %q).
+func clipq(s string) string {
+	if len(s) <= 80 {
+		return strconv.Quote(s)
+	}
+	return clip(s)
+}

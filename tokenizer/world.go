@@ -83,7 +83,7 @@ func parseWorldLine(line string) (id int, tok []byte, err error) {
 	first := bytes.IndexByte([]byte(line), ' ')
 	last := bytes.LastIndexByte([]byte(line), ' ')
 	if first < 0 || first == last {
-		return 0, nil, fmt.Errorf("want `<id> <literal> <byte length>`, got %q", line)
+		return 0, nil, fmt.Errorf("want `<id> <literal> <byte length>`, got %s", clipq(line))
 	}
 	id, err = parseDecimal(line[:first])
 	if err != nil {
@@ -98,7 +98,7 @@ func parseWorldLine(line string) (id int, tok []byte, err error) {
 		return 0, nil, err
 	}
 	if len(tok) != length {
-		return 0, nil, fmt.Errorf("token %s is %d bytes, but the line says %d", line[first+1:last], len(tok), length)
+		return 0, nil, fmt.Errorf("token %s is %d bytes, but the line says %d", clip(line[first+1:last]), len(tok), length)
 	}
 	return id, tok, nil
 }
@@ -106,11 +106,11 @@ func parseWorldLine(line string) (id int, tok []byte, err error) {
 // parseDecimal accepts plain ASCII digits only (no sign, no spaces).
 func parseDecimal(s string) (int, error) {
 	if s == "" || len(s) > 9 {
-		return 0, fmt.Errorf("%q is not a number of at most 9 digits", s)
+		return 0, fmt.Errorf("%s is not a number of at most 9 digits", clipq(s))
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return 0, fmt.Errorf("%q is not a decimal number", s)
+			return 0, fmt.Errorf("%s is not a decimal number", clipq(s))
 		}
 	}
 	return strconv.Atoi(s)
@@ -129,7 +129,7 @@ func newWorld(tokens [][]byte, types []int32, labels []string, src string, where
 			return nil, fmt.Errorf("%s: token %d is empty", where(id), id)
 		}
 		if old := b.insert(string(tok), int32(id)); old >= 0 {
-			return nil, fmt.Errorf("%s: token %d %q duplicates token %d (%s)", where(id), id, tok, old, where(int(old)))
+			return nil, fmt.Errorf("%s: token %d %s duplicates token %d (%s)", where(id), id, clipq(string(tok)), old, where(int(old)))
 		}
 	}
 	t := &World{tokens: tokens, types: types, labels: labels, trie: b.freeze()}

@@ -27,7 +27,7 @@ import (
 // memory stays within a few hundred MB whatever the input.
 const (
 	maxPickleBytes = 16 << 20 // bytes one pickle stream may span
-	maxValues      = 1 << 21  // values pushed in total (each opcode pushes at most one)
+	maxValues      = 1 << 20  // values pushed in total (each opcode pushes at most one)
 	maxStack       = 1 << 20
 	maxMarks       = 1 << 10
 	maxMemo        = 1 << 20
@@ -52,6 +52,10 @@ type (
 		state any
 	}
 )
+
+// emptyTuple is boxed once: EMPTY_TUPLE is a one-byte opcode, and boxing
+// a fresh slice header for each would cost 24 bytes per input byte.
+var emptyTuple any = pyTuple{}
 
 // callable is implemented by the allow-listed globals REDUCE may apply.
 type callable interface {
@@ -434,7 +438,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		return u.push(pyBytes(b))
 	case opEMPTYTUPLE:
-		return u.push(pyTuple{})
+		return u.push(emptyTuple)
 	case opEMPTYLIST:
 		return u.push(&pyList{})
 	case opEMPTYDICT:

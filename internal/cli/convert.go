@@ -27,6 +27,7 @@ type convertOptions struct {
 	NoTokenizer bool
 	Quiet       bool
 	JSON        bool
+	AllowLarge  bool
 }
 
 func newConvertCmd(io *IO, runF func(*convertOptions) error) *cobra.Command {
@@ -64,6 +65,7 @@ interrupted or failed run leaves nothing behind.`,
 	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file to store in the model (tokenizer.json or rwkv_vocab_*.txt; default: look beside MODEL)")
 	cmd.Flags().BoolVar(&opts.NoTokenizer, "no-tokenizer", false, "store no tokenizer")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
+	cmd.Flags().BoolVar(&opts.AllowLarge, "allow-large-output", false, "allow an output more than 8× the checkpoint's size (tensors aliasing one storage)")
 	addJSONFlag(cmd, &opts.JSON)
 	return cmd
 }
@@ -103,7 +105,7 @@ func runConvert(ctx context.Context, opts *convertOptions) error {
 		return err
 	}
 	start := time.Now()
-	copts := convert.Options{DType: dt, Embedding: emb, Head: head, Threads: threads, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer}
+	copts := convert.Options{DType: dt, Embedding: emb, Head: head, Threads: threads, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer, AllowLargeOutput: opts.AllowLarge}
 	prog := newProgress(opts.IO, opts.Quiet || opts.JSON, "convert", 0, "tensors")
 	copts.Progress = func(done, total int, name string) {
 		prog.total = total
