@@ -13,6 +13,7 @@ import (
 type Sampler struct {
 	Temperature float64
 	TopP        float64 // (0, 1]; 1 or more keeps every token
+	TopK        int     // keep at most the K most likely tokens; 0 = no limit
 	rng         *rand.Rand
 	order       []int
 	probs       []float64
@@ -78,9 +79,12 @@ func (s *Sampler) Sample(logits []float32) int {
 	} else {
 		mass = 1
 	}
-	if keep == n {
+	if s.TopK > 0 && s.TopK < keep {
+		keep = s.TopK
+	}
+	if keep == n || s.TopK > 0 {
 		mass = 0
-		for _, id := range order {
+		for _, id := range order[:keep] {
 			mass += probs[id]
 		}
 	}

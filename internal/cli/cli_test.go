@@ -99,7 +99,7 @@ func TestCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"logits", model, "--tokens", "1,x"}, "not an integer"},
+		{[]string{"logits", model, "--tokens", "1,x"}, "is not a token id"},
 		{[]string{"logits", model, "--tokens", "64"}, "outside the vocabulary"},
 		{[]string{"logits", model}, "tokens"},
 		{[]string{"logits", testutil.Testdata("pth", "rwkv4-bf16.pth"), "--tokens", "1"}, "gguf"},

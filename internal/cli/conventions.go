@@ -316,13 +316,14 @@ func isTerminal(w io.Writer) bool {
 // maxLineBytes bounds one line of a line-oriented input (JSONL): far above
 // any real text, small enough that a file without newlines cannot take all
 // memory.
-const maxLineBytes = 64 << 20
+var maxLineBytes = 64 << 20
 
 // readLines calls fn for each line of r (without the newline), numbered
 // from 1, stopping at the first error or when ctx is cancelled (also while
 // a read blocks, e.g. on a terminal or pipe). name says where the lines
-// come from in messages ("stdin", a file name).
-func readLines(ctx context.Context, r io.Reader, name string, fn func(lineNo int, line []byte) error) error {
+// come from in messages ("stdin", a file name). idle, if set, is called
+// whenever the next line is not ready yet (flush output there).
+func readLines(ctx context.Context, r io.Reader, name string, idle func() error, fn func(lineNo int, line []byte) error) error {
 	type lineOrErr struct {
 		line []byte
 		err  error
@@ -355,20 +356,36 @@ func readLines(ctx context.Context, r io.Reader, name string, fn func(lineNo int
 	}()
 	lineNo := 0
 	for {
+		var l lineOrErr
+		var ok bool
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case l, ok := <-ch:
-			if !ok {
+		case l, ok = <-ch:
+		default:
+			// Nothing ready: let the caller flush its output before the
+			// read blocks, so an interactive pipe sees each answer.
+			if idle != nil {
+				if err := idle(); err != nil {
+					return err
+				}
+			}
+			select {
+			case <-ctx.Done():
 				return ctx.Err()
+			case l, ok = <-ch:
 			}
-			if l.err != nil {
-				return l.err
-			}
-			lineNo++
-			if err := fn(lineNo, l.line); err != nil {
-				return err
-			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if l.err != nil {
+			return l.err
+		}
+		lineNo++
+		if err := fn(lineNo, l.line); err != nil {
+			return err
 		}
 	}
 }
@@ -380,7 +397,7 @@ func readLine(br *bufio.Reader, name string, lineNo int) ([]byte, error) {
 		chunk, err := br.ReadSlice('\n')
 		line = append(line, chunk...)
 		if len(line) > maxLineBytes {
-			return nil, fmt.Errorf("%s line %d is longer than %d MiB, the limit for one line; split the text into several lines", name, lineNo, maxLineBytes>>20)
+			return nil, fmt.Errorf("%s line %d is longer than %s, the limit for one line; split the text into several lines", name, lineNo, humanBytes(int64(maxLineBytes)))
 		}
 		if err == bufio.ErrBufferFull {
 			continue

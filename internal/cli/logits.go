@@ -103,6 +103,11 @@ func runLogits(ctx context.Context, opts *logitsOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if n := countNaN(logits); n > 0 {
+		// Matrices are not scanned at load (that would read the whole
+		// file); NaN logits are where corrupt weights show.
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %d of %d logits are NaN: %s holds NaN or infinite weights (a corrupt file); re-convert it\n", n, len(logits), opts.Model)
+	}
 	if opts.StateOut != "" {
 		if err := saveState(ctx, opts.IO, opts.StateOut, st); err != nil {
 			return err
@@ -200,4 +205,15 @@ func argmaxLogSumExp(row []float32) (int, float64) {
 		s += math.Exp(float64(v) - mx)
 	}
 	return best, mx + math.Log(s)
+}
+
+// countNaN counts NaN values.
+func countNaN(xs []float32) int {
+	n := 0
+	for _, x := range xs {
+		if x != x {
+			n++
+		}
+	}
+	return n
 }

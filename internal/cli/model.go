@@ -32,15 +32,25 @@ func openModel(path string, threads int) (engine.Model, *format.File, error) {
 	return m, f, nil
 }
 
-// parseTokens reads "1,2,3" (spaces allowed).
+// parseTokens reads "1,2,3" (spaces may separate ids too, "1 2 3"); an
+// empty entry ("1,,2", a trailing comma) is an error, not skipped.
 func parseTokens(s string) ([]int, error) {
 	var out []int
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		v, err := strconv.Atoi(part)
-		if err != nil {
-			return nil, fmt.Errorf("--tokens: %q is not an integer token id", part)
+	for i, field := range strings.Split(s, ",") {
+		parts := strings.Fields(field)
+		if len(parts) == 0 {
+			if strings.TrimSpace(s) == "" {
+				break
+			}
+			return nil, fmt.Errorf("--tokens: entry %d is empty (in %s); give ids like 1,2,3", i+1, quoteTrunc(s, 40))
 		}
-		out = append(out, v)
+		for _, part := range parts {
+			v, err := strconv.Atoi(part)
+			if err != nil || v < 0 {
+				return nil, fmt.Errorf("--tokens: %s is not a token id (a whole number >= 0)", quoteTrunc(part, 40))
+			}
+			out = append(out, v)
+		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("--tokens: no token ids given")

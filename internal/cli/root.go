@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -92,6 +94,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(flagError)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
@@ -112,4 +115,25 @@ func NewRootCmd(io *IO) *cobra.Command {
 		newBenchCmd(io, nil),
 	)
 	return root
+}
+
+// flagValueError matches pflag's message for a value that does not parse.
+var flagValueError = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: strconv\.Parse(\w+): .*$`)
+
+// flagError rewrites pflag's parse errors ("strconv.ParseUint: parsing
+// "-1": invalid syntax") into what the user must type instead.
+func flagError(cmd *cobra.Command, err error) error {
+	m := flagValueError.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
+	}
+	want := map[string]string{"Uint": "a whole number >= 0", "Int": "a whole number", "Float": "a number", "Bool": "true or false"}[m[3]]
+	if want == "" {
+		want = "a valid value"
+	}
+	flag := m[2]
+	if i := strings.LastIndex(flag, "--"); i >= 0 {
+		flag = flag[i:]
+	}
+	return fmt.Errorf("%s %s: give %s (see %s --help)", flag, quoteTrunc(m[1], 40), want, cmd.CommandPath())
 }

@@ -104,7 +104,7 @@ func runTokenize(ctx context.Context, opts *tokenizeOptions) error {
 		if len(opts.Texts) > 0 {
 			return fmt.Errorf("--jsonl reads texts from stdin; got arguments too")
 		}
-		return readLines(ctx, opts.IO.In, "stdin", func(line int, text []byte) error {
+		return readLines(ctx, opts.IO.In, "stdin", out.Flush, func(line int, text []byte) error {
 			if len(bytes.TrimSpace(text)) == 0 {
 				return nil
 			}

@@ -135,7 +135,7 @@ func TestGenerateGreedy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := generate(context.Background(), m, prompt, 12, engine.NewSampler(0, 1, 0), func(int) error { return nil })
+	got, err := generate(context.Background(), m, prompt, 12, engine.NewSampler(0, 1, 0), nil, func(int) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil/craft"
+)
+
+// TestMain lets the interrupt tests run the CLI as a real process: the
+// test binary re-executes itself with RWKV_TOOLS_CLI_TEST_MAIN=1 and then
+// is rwkv-tools (no separate go build, so no toolchain or extra minute
+// needed in CI).
+func TestMain(m *testing.M) {
+	if os.Getenv("RWKV_TOOLS_CLI_TEST_MAIN") == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// proc is a running rwkv-tools process.
+type proc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout chan string // lines
+	stderr chan string
+	errLog *strings.Builder
+}
+
+// start runs rwkv-tools args; RWKV_TOOLS_TEST_SLOW slows each progress
+// update and progress lines are printed at every update, so the tests can
+// see a command mid-work and interrupt it there.
+func start(t *testing.T, slow string, args ...string) *proc {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "RWKV_TOOLS_CLI_TEST_MAIN=1", "RWKV_TOOLS_PROGRESS_INTERVAL=0", "RWKV_TOOLS_TEST_SLOW="+slow)
+	p := &proc{cmd: cmd, stdout: make(chan string, 1024), stderr: make(chan string, 1024), errLog: &strings.Builder{}}
+	p.stdin, _ = cmd.StdinPipe()
+	outPipe, _ := cmd.StdoutPipe()
+	errPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := func(r io.Reader, ch chan string, log *strings.Builder) {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(nil, 1<<20)
+		sc.Split(scanLinesOrChunks)
+		for sc.Scan() {
+			if log != nil {
+				log.WriteString(sc.Text() + "\n")
+			}
+			select {
+			case ch <- sc.Text():
+			default:
+			}
+		}
+		close(ch)
+	}
+	go lines(outPipe, p.stdout, nil)
+	go lines(errPipe, p.stderr, p.errLog)
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return p
+}
+
+// scanLinesOrChunks splits at newlines but also hands out a partial line
+// (generate streams text without newlines).
+func scanLinesOrChunks(data []byte, atEOF bool) (int, []byte, error) {
+	if i := slices.Index(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+// waitFor waits until a line on ch contains want.
+func waitFor(t *testing.T, ch chan string, want string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				t.Fatalf("stream ended before %q", want)
+			}
+			if strings.Contains(l, want) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %q within 20 s", want)
+		}
+	}
+}
+
+// interrupt sends sig and checks that the process exits with 130.
+func (p *proc) interrupt(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("after %v: %v (want exit status 130); stderr:\n%s", sig, err, p.errLog.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("still running 20 s after %v", sig)
+	}
+}
+
+func checkFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := listDir(t, dir); !slices.Equal(got, want) {
+		t.Errorf("files in %s: %v, want %v", dir, got, want)
+	}
+}
+
+func TestInterruptConvert(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pth")
+	b, _ := os.ReadFile(testutil.Testdata("pth", "rwkv4-bf16.pth"))
+	os.WriteFile(in, b, 0o644)
+	out := filepath.Join(dir, "out.gguf")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := start(t, "20ms", "convert", in, "-o", out)
+			waitFor(t, p.stderr, "convert: ")
+			p.interrupt(t, sig)
+			checkFiles(t, dir, "in.pth")
+		})
+	}
+	// SIGKILL cannot be caught and leaves the temp file; the next run to
+	// the same output removes it.
+	p := start(t, "20ms", "convert", in, "-o", out)
+	waitFor(t, p.stderr, "convert: ")
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	if got := listDir(t, dir); len(got) != 2 || !strings.HasPrefix(got[0], ".out.gguf.tmp") {
+		t.Fatalf("after SIGKILL: %v (want the input and one temp file)", got)
+	}
+	if _, e, code := run(t, "convert", in, "-o", out, "-q"); code != 0 {
+		t.Fatal(e)
+	}
+	checkFiles(t, dir, "in.pth", "out.gguf")
+}
+
+func TestInterruptLogits(t *testing.T) {
+	dir := t.TempDir()
+	model := tinyModel(t, dir)
+	ids := make([]string, 4000)
+	for i := range ids {
+		ids[i] = strconv.Itoa(1 + i%60)
+	}
+	p := start(t, "10ms", "logits", model, "--tokens", strings.Join(ids, ","), "-o", filepath.Join(dir, "l.f32"), "--state-out", filepath.Join(dir, "s.bin"))
+	waitFor(t, p.stderr, "logits: ")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, dir, "m.gguf")
+}
+
+func TestInterruptGenerate(t *testing.T) {
+	dir := t.TempDir()
+	model, err := craft.RWKV4(dir, "g.gguf", craft.TinyDims, craft.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := filepath.Join(testutil.RepoRoot(), "tokenizer", "testdata", "tiny-bpe.json")
+	p := start(t, "", "generate", model, "--tokenizer", tok, "--prompt", "hello", "-n", "100000000", "--temperature", "0.8", "--seed", "1")
+	waitFor(t, p.stdout, "hello")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, dir, "g.gguf")
+}
+
+func TestInterruptTokenizeJSONL(t *testing.T) {
+	tok := filepath.Join(testutil.RepoRoot(), "tokenizer", "testdata", "tiny-bpe.json")
+	p := start(t, "", "tokenize", "--tokenizer", tok, "--jsonl")
+	io.WriteString(p.stdin, "{\"text\": \"hello world\"}\n")
+	waitFor(t, p.stdout, `"ids"`)
+	// stdin stays open: the command is blocked reading it.
+	p.interrupt(t, syscall.SIGINT)
+}
