@@ -622,8 +622,11 @@ func checkOutputSize(in string, ts []TensorReport, allow bool) error {
 // checkpoint folder (shards).
 func inputSize(in string) (int64, error) {
 	st, err := os.Stat(in)
-	if err != nil || !st.IsDir() {
-		return st.Size(), err
+	if err != nil {
+		return 0, err
+	}
+	if !st.IsDir() {
+		return st.Size(), nil
 	}
 	var total int64
 	err = filepath.WalkDir(in, func(_ string, d fs.DirEntry, err error) error {

@@ -224,22 +224,28 @@ type Checkpoint struct {
 	Shards  []*Checkpoint
 	shardOf map[*Tensor]*Checkpoint
 
-	indexOnce sync.Once
-	index     map[string]*Tensor
+	indexMu sync.Mutex
+	index   map[string]*Tensor
+	indexed int // len(Tensors) when index was built
 }
 
-// Tensor returns the tensor with the given name, or nil. The index is
-// built on the first call (so a file with very many tensors costs linear,
-// not quadratic, time in the detectors); Tensors must not change after.
+// Tensor returns the tensor with the given name, or nil. Lookups go
+// through an index (detectors query names per layer, which was quadratic
+// for files with very many tensors); readers may still rename or append
+// tensors, so a hit is checked and a miss rebuilds the index once.
 func (c *Checkpoint) Tensor(name string) *Tensor {
-	c.indexOnce.Do(func() {
-		c.index = make(map[string]*Tensor, len(c.Tensors))
-		for _, t := range c.Tensors {
-			if _, dup := c.index[t.Name]; !dup {
-				c.index[t.Name] = t // the first of equal names, as before
-			}
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
+	if t, ok := c.index[name]; ok && t.Name == name && c.indexed == len(c.Tensors) {
+		return t
+	}
+	c.indexed = len(c.Tensors)
+	c.index = make(map[string]*Tensor, len(c.Tensors))
+	for _, t := range c.Tensors {
+		if _, dup := c.index[t.Name]; !dup {
+			c.index[t.Name] = t // the first of equal names, as before
 		}
-	})
+	}
 	return c.index[name]
 }
 

@@ -37,6 +37,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -182,8 +183,10 @@ var progressTestDelay = func() time.Duration {
 	return d
 }()
 
-// progress reports a long command's advance on stderr.
+// progress reports a long command's advance on stderr. It is safe for
+// concurrent use.
 type progress struct {
+	mu     sync.Mutex
 	w      io.Writer
 	label  string
 	total  int // 0: unknown
@@ -203,6 +206,13 @@ func newProgress(io *IO, quiet bool, label string, total int, unit string) *prog
 	return &progress{w: io.ErrOut, label: label, total: total, unit: unit, term: isTerminal(io.ErrOut), off: quiet, start: now, last: now}
 }
 
+// SetTotal sets the amount of work once it is known.
+func (p *progress) SetTotal(total int) {
+	p.mu.Lock()
+	p.total = total
+	p.mu.Unlock()
+}
+
 // Update reports done units; detail (e.g. a tensor name) is optional.
 func (p *progress) Update(done int, detail string) {
 	if progressTestDelay > 0 {
@@ -211,6 +221,8 @@ func (p *progress) Update(done int, detail string) {
 	if p == nil || p.off {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := time.Now()
 	if p.term {
 		if now.Sub(p.last) < 100*time.Millisecond && p.drawn {

@@ -108,7 +108,7 @@ func runConvert(ctx context.Context, opts *convertOptions) error {
 	copts := convert.Options{DType: dt, Embedding: emb, Head: head, Threads: threads, Tokenizer: opts.Tokenizer, NoTokenizer: opts.NoTokenizer, AllowLargeOutput: opts.AllowLarge}
 	prog := newProgress(opts.IO, opts.Quiet || opts.JSON, "convert", 0, "tensors")
 	copts.Progress = func(done, total int, name string) {
-		prog.total = total
+		prog.SetTotal(total)
 		prog.Update(done, name)
 	}
 	rep, err := convert.Convert(ctx, opts.Input, opts.Output, copts)

@@ -139,7 +139,7 @@ func readShardRun(ctx context.Context, dir string) (eval.ShardRun, []string, err
 			return eval.ShardRun{}, nil, err
 		}
 		var samples []eval.ShardSample
-		err = readLines(ctx, f, p, func(lineNo int, line []byte) error {
+		err = readLines(ctx, f, p, nil, func(lineNo int, line []byte) error {
 			if len(bytes.TrimSpace(line)) == 0 {
 				return nil
 			}

@@ -46,12 +46,12 @@ func tinyV4GGUF(t *testing.T) string {
 	return tinyV4Path
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
+// cleanupEvalFixtures removes the shared converted model (called by
+// TestMain in signal_test.go, the package's one TestMain).
+func cleanupEvalFixtures() {
 	if tinyV4Path != "" {
 		os.RemoveAll(filepath.Dir(tinyV4Path))
 	}
-	os.Exit(code)
 }
 
 // TestEvalLambadaReference: the tiny v4 reference model on the first 300

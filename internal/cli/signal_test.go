@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RWKV_TOOLS_CLI_TEST_MAIN") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	cleanupEvalFixtures()
+	os.Exit(code)
 }
 
 // proc is a running rwkv-tools process.
