@@ -251,6 +251,9 @@ type evalRun struct {
 
 func runEval(ctx context.Context, opts *evalOptions) error {
 	if len(opts.Tasks) == 1 && opts.Tasks[0] == "ppl" {
+		if opts.Shard != "" {
+			return fmt.Errorf("--shard splits the documents of tasks; eval MODEL ppl scores one text")
+		}
 		return runEvalPPL(ctx, opts)
 	}
 	if opts.Text != "" || opts.MaxTokens != 0 {

@@ -133,6 +133,10 @@ func TestEvalShardMerge(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--log-samples") {
 		t.Errorf("--shard without --log-samples: %v", err)
 	}
+	if err := runEval(context.Background(), &evalOptions{IO: &IO{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Model: model,
+		Tasks: []string{"ppl"}, Text: "x", Shard: "0/2"}); err == nil || !strings.Contains(err.Error(), "--shard") {
+		t.Errorf("--shard with ppl: %v", err)
+	}
 	var rep map[string]any
 	out, _, _ = run(t, "eval", "merge", shards[0], shards[1], shards[2], "-o", t.TempDir(), "--json")
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep["results"] == nil {
