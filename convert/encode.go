@@ -82,7 +82,7 @@ func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstTyp
 				binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
 			}
 		case quant.F16, quant.BF16:
-			conv, expMask, hint := quant.F32ToF16, uint16(0x7c00), "the f16 range (±65504); use --dtype bf16 or f32"
+			conv, expMask, hint := quant.F32ToF16, uint16(0x7c00), "the f16 range (±65504); store the model as bf16 or f32 (convert --dtype, quantize --type)"
 			if dstType == quant.BF16 {
 				conv, expMask, hint = quant.F32ToBF16, 0x7f80, "the bf16 range"
 			}
@@ -101,7 +101,7 @@ func encodeTensor(w io.Writer, name string, src []byte, n int64, srcType, dstTyp
 				return st, fmt.Errorf("tensor %s: %w", name, err)
 			}
 			if j, ok := overflowedScale(dstType, b); ok {
-				return st, fmt.Errorf("tensor %s: block at element %d has a scale beyond the f16 range (±65504) of %v; keep this model in f32, f16 or bf16", name, i0+j*dstType.BlockLen(), dstType)
+				return st, fmt.Errorf("tensor %s: block at element %d has a scale beyond the f16 range (±65504) of %v; store this model as f32 or bf16", name, i0+j*dstType.BlockLen(), dstType)
 			}
 		default:
 			return st, fmt.Errorf("tensor %s: cannot encode to %v", name, dstType)

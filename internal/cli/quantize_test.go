@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rwkv-tools/rwkv-tools/internal/quality"
 	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 )
 
@@ -174,5 +175,35 @@ func TestQuantizeInterrupted(t *testing.T) {
 	}
 	if after := listDir(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
 		t.Errorf("interrupted quantize left files: %v", after)
+	}
+}
+
+// TestCompareWithTokenizer: a BPE model is compared over the ids of its
+// tokenizer (--tokenizer, as the reference checkpoint stores none).
+func TestCompareWithTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	f32 := filepath.Join(dir, "v4.gguf")
+	if _, e, code := run(t, "convert", testutil.Shared(t, "reference", "tiny-v4-bf16.pth"), "-o", f32, "--dtype", "f32", "--no-tokenizer", "-q"); code != 0 {
+		t.Fatal(e)
+	}
+	q8 := filepath.Join(dir, "v4-q8.gguf")
+	if _, e, code := run(t, "quantize", f32, "-o", q8, "--type", "q8_0", "-q"); code != 0 {
+		t.Fatal(e)
+	}
+	tokFile := testutil.Shared(t, "tokenizers", "20B_tokenizer.json")
+	tok, err := resolveTokenizer(tokFile, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tok.Encode(quality.SampleText)
+	if len(ids) < 100 {
+		t.Fatalf("the sample is %d tokens", len(ids))
+	}
+	r := compareJSON(t, f32, q8, "--tokenizer", tokFile, "--max-tokens", "100")
+	if r.Tokens != 100 || r.Predicted != 99 || !(r.KLMean > 0) || r.Top1 < 0.9 {
+		t.Errorf("compare with the 20B tokenizer: %+v (want 100 tokens)", r)
+	}
+	if _, e, code := run(t, "compare", f32, q8); code == 0 || !strings.Contains(e, "--tokenizer") {
+		t.Errorf("no tokenizer, vocab 50277: exit %d, %s", code, e)
 	}
 }
