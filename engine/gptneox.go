@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/format"
@@ -139,7 +138,9 @@ type scratchNeoX struct {
 	qkv             []float32 // [T][3C]
 	f               []float32 // [T][F]
 	cos, sin        []float32 // [T][R/2]
-	probs           []float32 // per worker: [context]
+	// Attention, grown with the context: one head's k [ctx][N] and v
+	// transposed [N][ctx], its queries [T][N], scores [T][ctx], output [T][N].
+	kh, vt, qh, scores, yh []float32
 }
 
 func (m *gptneox) newScratch() *scratchNeoX {
@@ -222,7 +223,7 @@ func (m *gptneox) forward(s *scratchNeoX, st *State, tokens []int, out []float32
 			copy(cache[:C], row[C:2*C])
 			copy(cache[C:2*C], row[2*C:3*C])
 		}
-		m.attention(att, qkv, kv, l, P, T, scale)
+		m.attention(s, att, qkv, kv, l, P, T, scale)
 		m.pool.MatMul(a, Ly.out, att, T)
 		addBias(a, Ly.outB)
 		if !m.parallel {
@@ -262,81 +263,65 @@ func (m *gptneox) forward(s *scratchNeoX, st *State, tokens []int, out []float32
 }
 
 // attention computes, for each of the T new tokens and each head, the
-// causal softmax attention over the cached positions 0..P+t (fp32, scores
-// scaled by 1/√N, max-subtracted), into att [T][C]. Work is split over
-// (token, head) pairs; each pair is computed by one goroutine in a fixed
-// order, so the result does not depend on the thread count.
-func (m *gptneox) attention(att, qkv, kv []float32, l, P, T int, scale float32) {
+// causal softmax attention over the cached positions 0..P+t into att
+// [T][C]: scores q·k/√N, max-subtracted softmax in fp32, then Σ p·v. Per
+// head, the cached k (and v, transposed) are gathered into contiguous
+// matrices so both products run on the matrix kernels through the pool
+// (row-split, so the result does not depend on the thread count).
+func (m *gptneox) attention(s *scratchNeoX, att, qkv, kv []float32, l, P, T int, scale float32) {
 	C, H := m.cfg.Embd, m.heads
 	N := C / H
 	per := m.cfg.StatePerToken
-	pairs := T * H
-	work := int64(T) * int64(P+T) * int64(C)
-	workers := m.pool.Threads()
-	if lim := int(work / (1 << 15)); workers > lim {
-		workers = lim
-	}
-	workers = max(1, min(workers, pairs))
-	run := func(i0, i1 int) {
-		probs := make([]float32, P+T)
-		for i := i0; i < i1; i++ {
-			t, hd := i/H, i%H
-			q := qkv[t*3*C+hd*N : t*3*C+hd*N+N]
-			ctx := P + t + 1
+	ctx := P + T
+	kh := grow(&s.kh, ctx*N)
+	vt := grow(&s.vt, N*ctx)
+	qh := grow(&s.qh, T*N)
+	sc := grow(&s.scores, T*ctx)
+	yh := grow(&s.yh, T*N)
+	for hd := 0; hd < H; hd++ {
+		off := l*2*C + hd*N
+		for p := 0; p < ctx; p++ {
+			copy(kh[p*N:(p+1)*N], kv[p*per+off:p*per+off+N])
+			v := kv[p*per+off+C : p*per+off+C+N]
+			for j, x := range v {
+				vt[j*ctx+p] = x
+			}
+		}
+		for t := 0; t < T; t++ {
+			copy(qh[t*N:(t+1)*N], qkv[t*3*C+hd*N:t*3*C+hd*N+N])
+		}
+		m.pool.MatMul(sc, kernels.MatrixF32(ctx, N, kh), qh, T)
+		for t := 0; t < T; t++ {
+			row := sc[t*ctx : (t+1)*ctx]
+			n := P + t + 1 // causal: positions 0..P+t
 			mx := float32(math.Inf(-1))
-			for p := 0; p < ctx; p++ {
-				k := kv[p*per+l*2*C+hd*N : p*per+l*2*C+hd*N+N]
-				sc := dot32(q, k) * scale
-				probs[p] = sc
-				mx = max(mx, sc)
+			for p := 0; p < n; p++ {
+				row[p] *= scale
+				mx = max(mx, row[p])
 			}
 			var sum float64
-			for p := 0; p < ctx; p++ {
-				e := exp32(probs[p] - mx)
-				probs[p] = e
+			for p := 0; p < n; p++ {
+				e := exp32(row[p] - mx)
+				row[p] = e
 				sum += float64(e)
 			}
 			inv := float32(1 / sum)
-			y := att[t*C+hd*N : t*C+hd*N+N]
-			clear(y)
-			for p := 0; p < ctx; p++ {
-				w := probs[p] * inv
-				v := kv[p*per+l*2*C+C+hd*N : p*per+l*2*C+C+hd*N+N]
-				for j, vj := range v {
-					y[j] += w * vj
-				}
+			for p := 0; p < n; p++ {
+				row[p] *= inv
 			}
+			clear(row[n:])
+		}
+		m.pool.MatMul(yh, kernels.MatrixF32(N, ctx, vt), sc, T)
+		for t := 0; t < T; t++ {
+			copy(att[t*C+hd*N:t*C+hd*N+N], yh[t*N:(t+1)*N])
 		}
 	}
-	if workers == 1 {
-		run(0, pairs)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		i0, i1 := pairs*w/workers, pairs*(w+1)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(i0, i1)
-		}()
-	}
-	wg.Wait()
 }
 
-// dot32 is a float32 dot product with four accumulators.
-func dot32(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+// grow returns (*buf)[:n], reallocating when it is too small.
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n, n+n/4)
 	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
+	return (*buf)[:n]
 }

@@ -32,7 +32,7 @@ type synthOptions struct {
 func newSynthCmd(io *IO, runF func(*synthOptions) error) *cobra.Command {
 	opts := &synthOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "synth --arch rwkv4|rwkv5|rwkv6|rwkv7 -o OUT.gguf",
+		Use:   "synth --arch rwkv4|rwkv5|rwkv6|rwkv7|gptneox -o OUT.gguf",
 		Short: "Write a random-weight model of any published shape (for benchmarks)",
 		Long: `Synth writes a GGUF model with random weights: the tensors, metadata and
 type policy of a converted checkpoint of that architecture and shape, so
@@ -51,7 +51,7 @@ file is written atomically.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Output, "output", "o", "", "output GGUF file (required)")
-	f.StringVar(&opts.Arch, "arch", "rwkv4", "architecture: rwkv4, rwkv5, rwkv6 or rwkv7")
+	f.StringVar(&opts.Arch, "arch", "rwkv4", "architecture: rwkv4, rwkv5, rwkv6, rwkv7 or gptneox")
 	f.IntVar(&opts.Layers, "layers", 12, "number of blocks")
 	f.IntVar(&opts.Embd, "embd", 768, "n_embd (residual width)")
 	f.IntVar(&opts.Vocab, "vocab", 50277, "vocabulary size")

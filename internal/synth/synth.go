@@ -24,12 +24,12 @@ import (
 // Options describe the model. Zero sizes take the architecture's published
 // defaults for the given Embd (Defaults).
 type Options struct {
-	Arch   string // rwkv4, rwkv5, rwkv6 or rwkv7
+	Arch   string // rwkv4, rwkv5, rwkv6, rwkv7 or gptneox
 	Layers int
 	Embd   int
 	Vocab  int
 	FFN    int // 0: the architecture's ratio (4·C for rwkv4/7, 3.5·C for rwkv5/6)
-	// HeadSize (rwkv5-7, 0: 64) and the LoRA ranks (0: the published
+	// HeadSize (rwkv5-7 and gptneox, 0: 64) and the LoRA ranks (0: the published
 	// ones for this width).
 	HeadSize                                          int
 	MixLora, DecayLora, ICLRLora, ValueLora, GateLora int
@@ -67,6 +67,13 @@ func (o Options) Dims() (arch.Dims, error) {
 	} else if d.HeadSize == 0 {
 		d.HeadSize = 64
 	}
+	if o.Arch == arch.GPTNeoX {
+		// Pythia: heads of 64; HeadSize is RWKV's, the table wants Heads.
+		if d.Embd%d.HeadSize != 0 {
+			return d, fmt.Errorf("synth: head size %d does not divide --embd %d", d.HeadSize, d.Embd)
+		}
+		d.Heads, d.HeadSize = d.Embd/d.HeadSize, 0
+	}
 	if d.HeadSize > 0 && d.Embd%d.HeadSize != 0 {
 		return d, fmt.Errorf("synth: head size %d does not divide --embd %d", d.HeadSize, d.Embd)
 	}
@@ -102,9 +109,9 @@ func (o Options) Dims() (arch.Dims, error) {
 		if d.GateLora == 0 {
 			d.GateLora = round32(0.6 * math.Pow(float64(d.Embd), 0.8))
 		}
-	case arch.RWKV4, arch.RWKV5:
+	case arch.RWKV4, arch.RWKV5, arch.GPTNeoX:
 	default:
-		return d, fmt.Errorf("synth: --arch %q: want one of rwkv4, rwkv5, rwkv6, rwkv7", o.Arch)
+		return d, fmt.Errorf("synth: --arch %q: want one of rwkv4, rwkv5, rwkv6, rwkv7, gptneox", o.Arch)
 	}
 	return d, nil
 }
@@ -135,6 +142,14 @@ func Metadata(a string, d arch.Dims, main quant.DType) format.Metadata {
 		md[arch.Key(a, arch.KeyTimeMixExtraDim)] = format.Uint32(uint32(d.MixLora))
 		md[arch.Key(a, arch.KeyTimeDecayExtraDim)] = format.Uint32(uint32(d.DecayLora))
 		md[arch.Key(a, arch.KeyRescaleEvery)] = format.Uint32(0)
+	case arch.GPTNeoX:
+		// Pythia's attention settings (docs/ARCHITECTURES.md §12).
+		md[arch.Key(a, arch.KeyHeadCount)] = format.Uint32(uint32(d.Heads))
+		md[arch.Key(a, arch.KeyRopeDims)] = format.Uint32(uint32(d.Embd / d.Heads / 4))
+		md[arch.Key(a, arch.KeyRopeFreqBase)] = format.Float32(10000)
+		md[arch.Key(a, arch.KeyParallelResidual)] = format.Bool(true)
+		md[arch.Key(a, arch.KeyAttnLayerNormEps)] = format.Float32(arch.LayerNormEps)
+		md[arch.Key(a, arch.KeyContextLen)] = format.Uint32(2048)
 	case arch.RWKV7:
 		md[arch.Key(a, arch.KeyHeadSize)] = format.Uint32(uint32(d.HeadSize))
 		md[arch.Key(a, arch.KeyGroupNormEps)] = format.Float32(arch.GroupNormEps)
