@@ -67,8 +67,9 @@ func loadRWKV6(f *format.File, pool *kernels.Pool) (*rwkv6, error) {
 	}
 	rescale := 0
 	if _, ok := md[arch.Key(arch.RWKV6, arch.KeyRescaleEvery)]; ok {
-		// llama.cpp reads it as optional (load_arch_hparams, "rescale_every_n_layers, false").
-		if rescale, err = readRank(md, arch.Key(arch.RWKV6, arch.KeyRescaleEvery), d.Layers, true, false); err != nil {
+		// llama.cpp reads it as optional (load_arch_hparams, "rescale_every_n_layers, false");
+		// n beyond the block count never applies (Hugging Face configs say 6 for any depth).
+		if rescale, err = readRank(md, arch.Key(arch.RWKV6, arch.KeyRescaleEvery), 1<<30, true, false); err != nil {
 			return nil, err
 		}
 	}

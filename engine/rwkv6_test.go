@@ -48,7 +48,7 @@ func TestLoadRejectsBadV6(t *testing.T) {
 		{"head size not dividing n_embd", func(md format.Metadata) { md["rwkv6.wkv.head_size"] = format.Uint32(48) }, "", "rwkv6.wkv.head_size = 48"},
 		{"other head size", func(md format.Metadata) { md["rwkv6.wkv.head_size"] = format.Uint32(32) }, "", "time_mix_first.weight has dims"},
 		{"bad group norm eps", func(md format.Metadata) { md["rwkv6.attention.group_norm_epsilon"] = format.Float32(0) }, "", "group_norm_epsilon"},
-		{"bad rescale", func(md format.Metadata) { md["rwkv6.rescale_every_n_layers"] = format.Uint32(99) }, "", "rescale_every_n_layers = 99"},
+		{"bad rescale", func(md format.Metadata) { md["rwkv6.rescale_every_n_layers"] = format.String("6") }, "", "rescale_every_n_layers"},
 		{"missing mix LoRA rank", func(md format.Metadata) { delete(md, "rwkv6.time_mix_extra_dim") }, "", "time_mix_extra_dim"},
 		{"other decay LoRA rank", func(md format.Metadata) { md["rwkv6.time_decay_extra_dim"] = format.Uint32(32) }, "", "time_mix_decay_w1.weight has dims"},
 		{"missing LoRA tensor", func(format.Metadata) {}, "blk.1.time_mix_w2.weight", "blk.1.time_mix_w2.weight is missing"},
