@@ -584,10 +584,13 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// CheckOutput refuses an output path that is the input file: the same
-// path, a symlink to it or a hard link of it (os.SameFile compares the
+// CheckOutput refuses "-" (stdout) and an output path that is the input
+// file: the same path, a symlink to it or a hard link of it (os.SameFile compares the
 // device and inode after following links).
 func CheckOutput(in, out string) error {
+	if out == "-" {
+		return fmt.Errorf("output -: a model file cannot go to stdout (it is written atomically, then renamed); give a file name")
+	}
 	si, err1 := os.Stat(in)
 	so, err2 := os.Stat(out)
 	if err1 == nil && err2 == nil && os.SameFile(si, so) {

@@ -200,6 +200,7 @@ func TestQuantizeRefusals(t *testing.T) {
 		{"same path", f32, f32, QuantizeOptions{Type: quant.Q8_0}, "is the input file"},
 		{"symlink", f32, link, QuantizeOptions{Type: quant.Q8_0}, "is the input file"},
 		{"hard link", f32, hard, QuantizeOptions{Type: quant.Q8_0}, "is the input file"},
+		{"stdout", f32, "-", QuantizeOptions{Type: quant.Q8_0}, "cannot go to stdout"},
 		{"requantize", q5, out, QuantizeOptions{Type: quant.Q4_0}, "--allow-requantize"},
 		{"not gguf", notGGUF, out, QuantizeOptions{Type: quant.Q8_0}, "q8_0, q5_1"},
 		{"unknown type", f32, out, QuantizeOptions{Type: quant.DType(12)}, "q8_0, q5_1"},

@@ -169,7 +169,7 @@ func runQuantize(cmd *cobra.Command, opts *quantizeOptions) error {
 		}
 	}
 	if opts.JSON {
-		return writeQuantizeJSON(opts.IO.Out, rep, cmp)
+		return writeQuantizeJSON(opts.IO.Out, rep, cmp, opts.DryRun)
 	}
 	if opts.Quiet {
 		return nil
@@ -233,9 +233,9 @@ func writePlanTable(w io.Writer, rep *convert.QuantizeReport) error {
 	return nil
 }
 
-func writeQuantizeJSON(w io.Writer, rep *convert.QuantizeReport, cmp *compareReport) error {
+func writeQuantizeJSON(w io.Writer, rep *convert.QuantizeReport, cmp *compareReport, dryRun bool) error {
 	s := quantizeSummary{Input: rep.Input, Output: rep.Output, Arch: rep.Arch, Type: strings.ToLower(rep.Type.String()),
-		DryRun: rep.FileBytes == 0, Requantized: rep.Requantized, InBytes: rep.InBytes, OutBytes: rep.OutBytes,
+		DryRun: dryRun, Requantized: rep.Requantized, InBytes: rep.InBytes, OutBytes: rep.OutBytes,
 		FileBytes: rep.FileBytes, Notes: rep.Notes, Report: cmp}
 	for _, t := range rep.Tensors {
 		s.Tensors = append(s.Tensors, quantizeSummaryTensor{Name: t.Name, Shape: t.Shape, From: t.From.String(), To: t.To.String(), Bytes: t.Bytes, Note: t.Note})
