@@ -144,3 +144,12 @@ func TestQuoteTrunc(t *testing.T) {
 		t.Errorf("%s", got)
 	}
 }
+
+func TestVersionDetails(t *testing.T) {
+	out, _, code := run(t, "--version")
+	for _, want := range []string{"rwkv-tools 0.", "go: go1.", "commit: ", "build tags: ", "kernels: "} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--version lacks %q: %d\n%s", want, code, out)
+		}
+	}
+}

@@ -13,12 +13,15 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rwkv-tools/rwkv-tools/internal/buildinfo"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
 )
 
 // IO are the streams a command uses (buffers in tests).
@@ -94,6 +97,7 @@ func NewRootCmd(io *IO) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate(versionText())
 	root.SetFlagErrorFunc(flagError)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
@@ -136,4 +140,44 @@ func flagError(cmd *cobra.Command, err error) error {
 		flag = flag[i:]
 	}
 	return fmt.Errorf("%s %s: give %s (see %s --help)", flag, quoteTrunc(m[1], 40), want, cmd.CommandPath())
+}
+
+// versionText is what --version prints: the version (with the commit when
+// the binary was built from a git checkout), the Go version, the build tags
+// and the kernel set this CPU gets.
+func versionText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rwkv-tools %s\n", buildinfo.String())
+	fmt.Fprintf(&b, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	tags, commit, when := "none", "unknown (not built from a git checkout)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, st := range bi.Settings {
+			switch st.Key {
+			case "-tags":
+				if st.Value != "" {
+					tags = st.Value
+				}
+			case "vcs.revision":
+				commit = st.Value
+			case "vcs.time":
+				when = " (" + st.Value + ")"
+			case "vcs.modified":
+				if st.Value == "true" {
+					when += ", with uncommitted changes"
+				}
+			}
+		}
+	}
+	fmt.Fprintf(&b, "commit: %s%s\n", commit, when)
+	fmt.Fprintf(&b, "build tags: %s\n", tags)
+	if ks, err := kernels.Best(); err == nil {
+		var names []string
+		for _, k := range kernels.Available() {
+			names = append(names, k.Name)
+		}
+		fmt.Fprintf(&b, "kernels: %s on this CPU (available: %s; RWKV_KERNELS=NAME overrides)\n", ks.Name, strings.Join(names, ", "))
+	} else {
+		fmt.Fprintf(&b, "kernels: %v\n", err)
+	}
+	return b.String()
 }

@@ -4,9 +4,12 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -39,9 +42,32 @@ func Shared(t testing.TB, elem ...string) string {
 		if os.Getenv(RequireSharedEnv) == "1" {
 			t.Fatalf("shared fixture missing: %s (%v); %s=1 requires it", p, err, RequireSharedEnv)
 		}
+		noteSkipped()
 		t.Skipf("shared fixture not available: %s (set RWKV_TOOLS_SHARED or place ../shared beside the repo)", p)
 	}
 	return p
+}
+
+var skippedOnce sync.Once
+
+// noteSkipped tells a developer at a terminal, once per test process, that
+// reference tests are being skipped: go test hides the output of passing
+// packages, so without -v the skips would be invisible. It writes to the
+// controlling terminal (nothing in CI logs, where the fixtures are
+// required anyway).
+func noteSkipped() {
+	skippedOnce.Do(func() {
+		tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer tty.Close()
+		pkg := "this package"
+		if exe, err := os.Executable(); err == nil {
+			pkg = strings.TrimSuffix(filepath.Base(exe), ".test")
+		}
+		fmt.Fprintf(tty, "note: %s: reference tests skipped, %s not found (README: Reference fixtures)\n", pkg, SharedDir())
+	})
 }
 
 // Testdata returns the path of a file under the repository's testdata/.
