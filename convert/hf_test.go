@@ -289,3 +289,27 @@ func TestHFFolderRejects(t *testing.T) {
 		}
 	})
 }
+
+// TestHFTokenizerBeside: tokenizer.json in the folder is stored, as a
+// tokenizer beside a .pth is.
+func TestHFTokenizerBeside(t *testing.T) {
+	ref := testutil.Shared(t, "reference", "hf-rwkv4")
+	tok := testutil.Shared(t, "tokenizers", "20B_tokenizer.json")
+	dir := t.TempDir()
+	for _, name := range []string{"config.json", "model.safetensors"} {
+		if err := os.Symlink(filepath.Join(ref, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(tok, filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Fatal(err)
+	}
+	f, rep := convertOpen(t, dir, DTypeSource)
+	if filepath.Base(rep.Tokenizer) != "tokenizer.json" {
+		t.Errorf("tokenizer stored: %q", rep.Tokenizer)
+	}
+	toks, err := f.Metadata.Strings(KeyTokTokens)
+	if err != nil || len(toks) != 50277 {
+		t.Errorf("%d tokens stored (%v)", len(toks), err)
+	}
+}
