@@ -135,23 +135,11 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 		m.pool.MatMul(k, L.key, xk, T)
 		m.pool.MatMul(v, L.value, xv, T)
 		m.pool.MatMul(r, L.receptance, xr, T)
-		// WKV: the numerically stable recurrence of §4.2, sequential in t.
-		for t := 0; t < T; t++ {
-			for c := 0; c < C; c++ {
-				kk, vv := k[t*C+c], v[t*C+c]
-				ww := L.first[c] + kk
-				q := max(pp[c], ww)
-				e1, e2 := exp32(pp[c]-q), exp32(ww-q)
-				wkv := (e1*aa[c] + e2*vv) / (e1*bb[c] + e2)
-				ww = pp[c] + L.decay[c]
-				q = max(ww, kk)
-				e1, e2 = exp32(ww-q), exp32(kk-q)
-				aa[c] = e1*aa[c] + e2*vv
-				bb[c] = e1*bb[c] + e2
-				pp[c] = q
-				y[t*C+c] = sigmoid(r[t*C+c]) * wkv
-			}
-		}
+		// WKV: the numerically stable recurrence of §4.2, sequential in t,
+		// independent per channel (so channels are split across threads).
+		m.pool.Parallel(C, int64(T*C)*64, func(c0, c1 int) {
+			wkv4(L, aa, bb, pp, k, v, r, y, T, C, c0, c1)
+		})
 		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 
 		// Channel mixing.
@@ -163,4 +151,44 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 	if out != nil {
 		m.logits(out, x, s.xa, T, lastOnly)
 	}
+}
+
+// wkv4 runs the RWKV-4 WKV of channels [c0, c1) over T tokens. Of the two
+// exponentials of each max-shifted pair one is exp(0) = 1 exactly, so only
+// the other is computed: the same bits as evaluating both, at half the
+// cost.
+func wkv4(L *rwkv4Layer, aa, bb, pp, k, v, r, y []float32, T, C, c0, c1 int) {
+	for c := c0; c < c1; c++ {
+		a, b, p := aa[c], bb[c], pp[c]
+		first, decay := L.first[c], L.decay[c]
+		for t := 0; t < T; t++ {
+			kk, vv := k[t*C+c], v[t*C+c]
+			ww := first + kk
+			e1, e2 := expPair(p, ww)
+			wkv := (e1*a + e2*vv) / (e1*b + e2)
+			ww = p + decay
+			q := max(ww, kk)
+			e1, e2 = expPair(ww, kk)
+			a = e1*a + e2*vv
+			b = e1*b + e2
+			p = q
+			y[t*C+c] = sigmoid(r[t*C+c]) * wkv
+		}
+		aa[c], bb[c], pp[c] = a, b, p
+	}
+}
+
+// expPair returns exp(x − q) and exp(z − q) for q = max(x, z), computing
+// only the exponential that is not exp(0).
+func expPair(x, z float32) (ex, ez float32) {
+	q := max(x, z)
+	switch {
+	case q == x && q == z:
+		return 1, 1
+	case q == x:
+		return 1, exp32(z - q)
+	case q == z:
+		return exp32(x - q), 1
+	}
+	return exp32(x - q), exp32(z - q) // NaN
 }

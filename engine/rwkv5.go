@@ -175,18 +175,21 @@ func wkv5Head(S, r, k, v, w, u, y []float32) {
 // wkv5 runs the RWKV-5/6 WKV (wkv5Head) and the GroupNorm of every head
 // over T tokens of H heads of N channels. The decay of token t is
 // w[t·wStride:] (wStride 0: the same per-channel decay for every token).
-func wkv5(S, r, k, v, w []float32, wStride int, u, lnxw, lnxb, y []float32, T, H, N int, gnEps float64) {
+// Heads are independent, so they are split across the pool's threads.
+func wkv5(pool *kernels.Pool, S, r, k, v, w []float32, wStride int, u, lnxw, lnxb, y []float32, T, H, N int, gnEps float64) {
 	C := H * N
-	for t := 0; t < T; t++ {
-		for h := 0; h < H; h++ {
-			hb := t*C + h*N
-			c0 := h * N
-			wb := t*wStride + c0
-			wkv5Head(S[h*N*N:(h+1)*N*N], r[hb:hb+N], k[hb:hb+N], v[hb:hb+N],
-				w[wb:wb+N], u[c0:c0+N], y[hb:hb+N])
-			groupNormHead(y[hb:hb+N], lnxw[c0:c0+N], lnxb[c0:c0+N], gnEps)
+	pool.Parallel(H, int64(T*H*N*N)*4, func(h0, h1 int) {
+		for h := h0; h < h1; h++ {
+			for t := 0; t < T; t++ {
+				hb := t*C + h*N
+				c0 := h * N
+				wb := t*wStride + c0
+				wkv5Head(S[h*N*N:(h+1)*N*N], r[hb:hb+N], k[hb:hb+N], v[hb:hb+N],
+					w[wb:wb+N], u[c0:c0+N], y[hb:hb+N])
+				groupNormHead(y[hb:hb+N], lnxw[c0:c0+N], lnxb[c0:c0+N], gnEps)
+			}
 		}
-	}
+	})
 }
 
 // groupNormHead normalises one head's y in place (mean/variance in
@@ -242,7 +245,7 @@ func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, las
 		if m.gate {
 			m.pool.MatMul(g, L.gate, xg, T)
 		}
-		wkv5(S, r, k, v, L.decay, 0, L.first, L.lnxw, L.lnxb, y, T, H, N, m.gnEps)
+		wkv5(m.pool, S, r, k, v, L.decay, 0, L.first, L.lnxw, L.lnxb, y, T, H, N, m.gnEps)
 		if m.gate {
 			for i := range y {
 				y[i] *= silu(g[i])

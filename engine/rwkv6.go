@@ -242,7 +242,7 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 				w[i] = exp32(-exp32(L.decay[c] + w[i]))
 			}
 		}
-		wkv5(S, r, k, v, w, C, L.first, L.lnxw, L.lnxb, y, T, H, N, m.gnEps)
+		wkv5(m.pool, S, r, k, v, w, C, L.first, L.lnxw, L.lnxb, y, T, H, N, m.gnEps)
 		for i := range y {
 			y[i] *= silu(g[i])
 		}

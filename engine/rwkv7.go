@@ -229,43 +229,15 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 				}
 			}
 		}
-		// WKV scan, sequential in t; S[h][i(value)][j(key)].
-		for t := 0; t < T; t++ {
-			o := t * C
-			for h := 0; h < H; h++ {
-				hb := o + h*N
-				wh, kh, vh, rh := w[hb:hb+N], k[hb:hb+N], v[hb:hb+N], r[hb:hb+N]
-				kkh, ah := kk[hb:hb+N], a[hb:hb+N]
-				Sh := S[h*N*N : (h+1)*N*N]
-				for i := 0; i < N; i++ {
-					row := Sh[i*N : (i+1)*N]
-					var sa float32
-					for j, sij := range row {
-						sa -= sij * kkh[j]
-					}
-					vi := vh[i]
-					var yi float32
-					for j := range row {
-						sij := row[j]*wh[j] + sa*(kkh[j]*ah[j]) + vi*kh[j]
-						row[j] = sij
-						yi += sij * rh[j]
-					}
-					y[hb+i] = yi
-				}
-				// GroupNorm over the head, then the bonus term, then the gate.
-				yh := y[hb : hb+N]
-				mean, inv := headMoments(yh, m.gnEps)
-				var bonus float32
-				for j := 0; j < N; j++ {
-					bonus += rh[j] * kh[j] * L.rk[h*N+j]
-				}
-				for i, z := range yh {
-					c := h*N + i
-					yn := float32((float64(z)-mean)*inv)*L.lnxw[c] + L.lnxb[c]
-					yh[i] = (yn + bonus*vh[i]) * g[hb+i]
+		// WKV scan, sequential in t; S[h][i(value)][j(key)]. Heads are
+		// independent, so they are split across the pool's threads.
+		m.pool.Parallel(H, int64(T*H*N*N)*4, func(h0, h1 int) {
+			for h := h0; h < h1; h++ {
+				for t := 0; t < T; t++ {
+					m.wkv7Head(L, S, w, k, v, r, kk, a, g, y, t*C, h, N)
 				}
 			}
-		}
+		})
 		m.addProjection(x, r, L.output, y, T) // reuse r as the output buffer
 
 		// Channel mixing (no receptance in v7).
@@ -281,5 +253,41 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 	}
 	if out != nil {
 		m.logits(out, x, s.xa, T, lastOnly)
+	}
+}
+
+// wkv7Head advances head h of the WKV state by the token whose rows start
+// at o, writing its gated, normed output into y.
+func (m *rwkv7) wkv7Head(L *rwkv7Layer, S, w, k, v, r, kk, a, g, y []float32, o, h, N int) {
+	hb := o + h*N
+	wh, kh, vh, rh := w[hb:hb+N], k[hb:hb+N], v[hb:hb+N], r[hb:hb+N]
+	kkh, ah := kk[hb:hb+N], a[hb:hb+N]
+	Sh := S[h*N*N : (h+1)*N*N]
+	for i := 0; i < N; i++ {
+		row := Sh[i*N : (i+1)*N]
+		var sa float32
+		for j, sij := range row {
+			sa -= sij * kkh[j]
+		}
+		vi := vh[i]
+		var yi float32
+		for j := range row {
+			sij := row[j]*wh[j] + sa*(kkh[j]*ah[j]) + vi*kh[j]
+			row[j] = sij
+			yi += sij * rh[j]
+		}
+		y[hb+i] = yi
+	}
+	// GroupNorm over the head, then the bonus term, then the gate.
+	yh := y[hb : hb+N]
+	mean, inv := headMoments(yh, m.gnEps)
+	var bonus float32
+	for j := 0; j < N; j++ {
+		bonus += rh[j] * kh[j] * L.rk[h*N+j]
+	}
+	for i, z := range yh {
+		c := h*N + i
+		yn := float32((float64(z)-mean)*inv)*L.lnxw[c] + L.lnxb[c]
+		yh[i] = (yn + bonus*vh[i]) * g[hb+i]
 	}
 }

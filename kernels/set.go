@@ -76,7 +76,9 @@ func (p *Pool) Threads() int { return p.threads }
 // would cost more than the work.
 const minWorkPerTask = 1 << 16
 
-func (p *Pool) split(rows int, work int64, fn func(r0, r1 int)) {
+// split runs fn over [0, rows) in up to Threads contiguous ranges whose
+// boundaries are multiples of align.
+func (p *Pool) split(rows int, work int64, align int, fn func(r0, r1 int)) {
 	n := p.threads
 	if max := int(work / minWorkPerTask); n > max {
 		n = max
@@ -88,13 +90,11 @@ func (p *Pool) split(rows int, work int64, fn func(r0, r1 int)) {
 	if n > rows {
 		n = rows
 	}
-	// Boundaries on multiples of 4 keep every range in whole 4-row tiles
-	// (results do not depend on the split either way).
 	bound := func(i int) int {
 		if i == n {
 			return rows
 		}
-		return rows * i / n &^ 3
+		return rows * i / n / align * align
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -129,11 +129,22 @@ func (p *Pool) split(rows int, work int64, fn func(r0, r1 int)) {
 	}
 }
 
+// Parallel runs fn over [0, n) split into contiguous ranges across the
+// pool's threads (one range when work, a rough count of inner-loop steps,
+// is too small to share). For independent items (heads, channels), so the
+// results do not depend on the thread count.
+func (p *Pool) Parallel(n int, work int64, fn func(i0, i1 int)) {
+	if n <= 0 {
+		return
+	}
+	p.split(n, work, 1, fn)
+}
+
 // MatVec computes dst = W·x (dst len Rows, x len Cols).
 func (p *Pool) MatVec(dst []float32, m Matrix, x []float32) {
 	_ = dst[m.Rows-1]
 	_ = x[m.Cols-1]
-	p.split(m.Rows, int64(m.Rows)*int64(m.Cols), func(r0, r1 int) {
+	p.split(m.Rows, int64(m.Rows)*int64(m.Cols), 4, func(r0, r1 int) {
 		p.Kernels.MatVecRows(dst, m, x, r0, r1)
 	})
 }
@@ -146,7 +157,7 @@ func (p *Pool) MatMul(dst []float32, m Matrix, x []float32, T int) {
 	}
 	_ = dst[T*m.Rows-1]
 	_ = x[T*m.Cols-1]
-	p.split(m.Rows, int64(m.Rows)*int64(m.Cols)*int64(T), func(r0, r1 int) {
+	p.split(m.Rows, int64(m.Rows)*int64(m.Cols)*int64(T), 4, func(r0, r1 int) {
 		p.Kernels.MatMulRows(dst, m, x, T, r0, r1)
 	})
 }
