@@ -195,6 +195,9 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 			Shape: p.spec.Shape, Bytes: size, Derived: p.derived, Note: p.note})
 	}
 	rep.Notes = append(rep.Notes, fallbackNotes(rep.Tensors)...)
+	if w := requantizeWarning(rep.Tensors); w != "" {
+		rep.Warnings = append(rep.Warnings, w)
+	}
 	if err := checkOutputSize(in, rep.Tensors, opts.AllowLargeOutput); err != nil {
 		return nil, err
 	}
@@ -234,6 +237,22 @@ func fallbackNotes(ts []TensorReport) []string {
 		notes = append(notes, fmt.Sprintf("%d tensors (%s): %s", len(names), list, n))
 	}
 	return notes
+}
+
+// requantizeWarning says when block-quantized checkpoint matrices (an
+// rwkv.cpp Q file) were decoded and encoded into another block type.
+func requantizeWarning(ts []TensorReport) string {
+	n, pair := 0, ""
+	for _, t := range ts {
+		if t.From.BlockLen() > 1 && t.To.BlockLen() > 1 && t.From != t.To {
+			n++
+			pair = t.From.String() + " to " + t.To.String()
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d matrices re-quantized (e.g. %s): the errors of both quantizations compound; convert the float checkpoint instead, or use --dtype source", n, pair)
 }
 
 // flushWarning summarises values lost to underflow in one line.

@@ -37,9 +37,10 @@ type QuantizeReport struct {
 	Requantized   bool // the input held block-quantized matrices
 	Tensors       []TensorReport
 	Notes         []string
-	InBytes       int64 // tensor data of the input
-	OutBytes      int64 // tensor data of the output
-	FileBytes     int64 // the output file (0 with DryRun)
+	Warnings      []string // e.g. weights too small for the stored type
+	InBytes       int64    // tensor data of the input
+	OutBytes      int64    // tensor data of the output
+	FileBytes     int64    // the output file (0 with DryRun)
 }
 
 // Metadata keys quantize adds (provenance).
@@ -148,9 +149,11 @@ func Quantize(ctx context.Context, in, out string, opts QuantizeOptions) (*Quant
 					data = append(data, b...) // a fused tensor's (small) rows
 				}
 			}
-			if _, err := encodeTensor(w, name, data, n, from, to, nil); err != nil {
+			st, err := encodeTensor(w, name, data, n, from, to, nil)
+			if err != nil {
 				return fmt.Errorf("%s: %w", in, err)
 			}
+			rep.Tensors[i].Flushed = st.flushed
 			for _, p := range src.parts {
 				f.Release(p)
 			}
@@ -168,6 +171,9 @@ func Quantize(ctx context.Context, in, out string, opts QuantizeOptions) (*Quant
 	md := quantizedMetadata(inMD, main, filepath.Base(in), sum, rep)
 	if err := writeModel(ctx, out, md, jobs, opts.Threads, opts.Progress); err != nil {
 		return nil, err
+	}
+	if w := flushWarning(rep.Tensors); w != "" {
+		rep.Warnings = append(rep.Warnings, w)
 	}
 	if st, err := os.Stat(out); err == nil {
 		rep.FileBytes = st.Size()

@@ -95,6 +95,7 @@ type quantizeSummary struct {
 	OutBytes    int64                   `json:"tensor_bytes_out"`
 	FileBytes   int64                   `json:"file_bytes,omitempty"`
 	Notes       []string                `json:"notes,omitempty"`
+	Warnings    []string                `json:"warnings,omitempty"`
 	Tensors     []quantizeSummaryTensor `json:"tensors"`
 	Report      *compareReport          `json:"report,omitempty"`
 }
@@ -168,6 +169,9 @@ func runQuantize(cmd *cobra.Command, opts *quantizeOptions) error {
 			}
 		}
 	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(opts.IO.ErrOut, "warning:", w)
+	}
 	if opts.JSON {
 		return writeQuantizeJSON(opts.IO.Out, rep, cmp, opts.DryRun)
 	}
@@ -236,7 +240,7 @@ func writePlanTable(w io.Writer, rep *convert.QuantizeReport) error {
 func writeQuantizeJSON(w io.Writer, rep *convert.QuantizeReport, cmp *compareReport, dryRun bool) error {
 	s := quantizeSummary{Input: rep.Input, Output: rep.Output, Arch: rep.Arch, Type: strings.ToLower(rep.Type.String()),
 		DryRun: dryRun, Requantized: rep.Requantized, InBytes: rep.InBytes, OutBytes: rep.OutBytes,
-		FileBytes: rep.FileBytes, Notes: rep.Notes, Report: cmp}
+		FileBytes: rep.FileBytes, Notes: rep.Notes, Warnings: rep.Warnings, Report: cmp}
 	for _, t := range rep.Tensors {
 		s.Tensors = append(s.Tensors, quantizeSummaryTensor{Name: t.Name, Shape: t.Shape, From: t.From.String(), To: t.To.String(), Bytes: t.Bytes, Note: t.Note})
 	}
