@@ -114,6 +114,29 @@ func TestNeoXStepAndClone(t *testing.T) {
 		t.Error("a state cut mid-token was accepted")
 	}
 	checkThreads(t, path, convert.DTypeSource, 70)
+	// The same on the f16 and q8_0 copies: steps equal one sequence, a
+	// clone continues identically.
+	for _, dt := range []convert.DTypeChoice{convert.DTypeF16, convert.DTypeQ8_0} {
+		t.Run(string(dt), func(t *testing.T) {
+			m := convertAndLoad(t, path, dt, 0)
+			V := m.Config().Vocab
+			tokens := tokenRun(24)
+			step, seq := m.NewState(), m.NewState()
+			want, got := make([]float32, len(tokens)*V), make([]float32, len(tokens)*V)
+			for i, tok := range tokens {
+				if err := m.Step(step, tok, want[i*V:(i+1)*V]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := m.Sequence(seq, tokens, got); err != nil {
+				t.Fatal(err)
+			}
+			if s := testutil.CompareLogits(want, got, V); s.MaxAbs > 1e-5 || s.Top1Agree != len(tokens) {
+				t.Errorf("steps vs sequence: %s", s)
+			}
+			cloneRoundTrip(t, m)
+		})
+	}
 }
 
 // TestNeoXLoadRejects: a file whose attention metadata is missing or
