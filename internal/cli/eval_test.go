@@ -264,3 +264,35 @@ func TestEvalErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalCancelled: an interrupted eval returns the context's error (exit
+// code 130 in Main) and writes no results or samples.
+func TestEvalCancelled(t *testing.T) {
+	model := tinyV4GGUF(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := filepath.Join(t.TempDir(), "out")
+	n := 0
+	opts := &evalOptions{IO: &IO{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Model: model, Tasks: []string{"lambada"},
+		DataDir: testutil.Shared(t, "data"), Limit: 200, Threads: 2, Output: dir, LogSamples: true, BootstrapIters: 10}
+	// Cancel once scoring is under way: the progress writer sees it.
+	opts.IO.ErrOut = writerFunc(func(p []byte) (int, error) {
+		if n++; n == 1 {
+			cancel()
+		}
+		return len(p), nil
+	})
+	old := progressInterval
+	progressInterval = 0
+	defer func() { progressInterval = old }()
+	err := runEval(ctx, opts)
+	if err != context.Canceled {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("interrupted eval left %v", ents)
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
