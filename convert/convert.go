@@ -158,6 +158,12 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 			}
 			delete(md, KeyTokenizerGuess) // the real thing is stored
 			rep.Tokenizer = tokPath
+		} else if TokenizerFamily(det.Dims.Vocab) == FamilyBytes {
+			for k, v := range bytesTokenizerMetadata(det.Dims.Vocab) {
+				md[k] = v
+			}
+			delete(md, KeyTokenizerGuess)
+			rep.Tokenizer = "byte-level (token id = byte value)"
 		}
 	}
 	jobs := make([]tensorJob, len(plan))
@@ -586,6 +592,8 @@ func TokenizerFamily(vocab int) string {
 		return "gpt-neox-20b"
 	case 65536:
 		return "rwkv-world"
+	case 256:
+		return FamilyBytes
 	}
 	return ""
 }

@@ -53,6 +53,9 @@ var knownTokenizers = []knownTokenizer{
 // which file to supply.
 func findTokenizer(ckptPath string, vocab int) (string, string) {
 	family := TokenizerFamily(vocab)
+	if family == FamilyBytes {
+		return "", "" // needs no file: bytesTokenizerMetadata
+	}
 	for _, k := range knownTokenizers {
 		if k.family != family {
 			continue
@@ -159,4 +162,20 @@ func TokenizerFromMetadata(md format.Metadata) (tokenizer.Tokenizer, error) {
 func TokenizerMetadata(path string, vocab int) (format.Metadata, error) {
 	md, _, err := tokenizerMetadata(path, vocab)
 	return md, err
+}
+
+// FamilyBytes is the tokenizer family of vocab-256 models (the tiny
+// rwkv.cpp models): byte-level, token id = byte value.
+const FamilyBytes = "bytes"
+
+// bytesTokenizerMetadata stores the byte-level tokenizer, which needs no
+// file, padded to vocab rows.
+func bytesTokenizerMetadata(vocab int) format.Metadata {
+	v, _ := tokenizer.NewBytes().GGUFVocab()
+	v.PadTo(vocab)
+	return format.Metadata{
+		KeyTokModel:  format.String(v.Model),
+		KeyTokTokens: format.Strings(v.Tokens),
+		KeyTokTypes:  format.Int32s(v.TokenTypes),
+	}
 }

@@ -161,8 +161,14 @@ func FromGGUFVocab(v GGUFVocab) (Tokenizer, error) {
 			return nil, err
 		}
 		return t, nil
+	case GGUFModelBytes:
+		t, err := bytesFromGGUF(v, types, src)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
 	}
-	return nil, fmt.Errorf("%s: tokenizer.ggml.model %q is not supported (want %q or %q)", src, v.Model, GGUFModelBPE, GGUFModelWorld)
+	return nil, fmt.Errorf("%s: tokenizer.ggml.model %s is not supported (want %q, %q or %q)", src, clipq(v.Model), GGUFModelBPE, GGUFModelWorld, GGUFModelBytes)
 }
 
 func bpeFromGGUF(v GGUFVocab, types []int32, src string) (*BPE, error) {

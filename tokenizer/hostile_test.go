@@ -39,3 +39,22 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+func TestBytesTokenizer(t *testing.T) {
+	b := NewBytes()
+	text := "h\xffé\x00"
+	ids := b.Encode(text)
+	if len(ids) != len(text) || ids[1] != 0xff || b.Decode(ids) != text {
+		t.Fatalf("%v", ids)
+	}
+	v, _ := b.GGUFVocab()
+	v.PadTo(260)
+	back, err := FromGGUFVocab(v)
+	if err != nil || back.Kind() != KindBytes || back.Decode(back.Encode(text)) != text {
+		t.Fatalf("%v %v", back, err)
+	}
+	v.Tokens[65] = "A"
+	if _, err := FromGGUFVocab(v); err == nil || !strings.Contains(err.Error(), "token 65") {
+		t.Fatal(err)
+	}
+}

@@ -18,7 +18,7 @@ const (
 // Tokenizer turns text into token ids and back. Implementations are safe for
 // concurrent use.
 type Tokenizer interface {
-	// Kind is KindGPT2BPE or KindRWKVWorld.
+	// Kind is KindGPT2BPE, KindRWKVWorld or KindBytes.
 	Kind() string
 
 	// Encode returns the ids of text. No BOS/EOS or other framing ids are

@@ -46,7 +46,7 @@ writes {"ids": [...]} lines.`,
 	}
 	cmd.Flags().StringVar(&opts.Tokenizer, "tokenizer", "", "tokenizer file, or a model file that carries its tokenizer")
 	cmd.Flags().StringVar(&opts.Model, "model", "", "model file whose stored tokenizer to use")
-	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "print each token's id and piece")
+	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "print each token: id, decoded text, raw vocabulary entry")
 	cmd.Flags().BoolVar(&opts.JSONL, "jsonl", false, `read {"text": ...} lines on stdin, write {"ids": [...]} lines`)
 	return cmd
 }
@@ -135,7 +135,10 @@ func runTokenize(ctx context.Context, opts *tokenizeOptions) error {
 		ids := tok.Encode(text)
 		if opts.Verbose {
 			for _, id := range ids {
-				fmt.Fprintf(out, "%6d  %s\n", id, strconv.Quote(tok.Token(id)))
+				// The decoded text first (what the token stands for, partial
+				// UTF-8 escaped), then the vocabulary's raw form (byte-level
+				// "Ġworld", World bytes, "<0x0A>").
+				fmt.Fprintf(out, "%6d  %-14s  %s\n", id, strconv.Quote(string(tok.DecodeBytes([]int{id}))), printable(tok.Token(id)))
 			}
 			fmt.Fprintln(out)
 			continue

@@ -39,7 +39,7 @@ func TestTokenizeCommand(t *testing.T) {
 		}
 	}
 	out, _, _ := run(t, "tokenize", "-v", "--model", model, "Hello world")
-	if !strings.Contains(out, `1533  "Ġworld"`) {
+	if !strings.Contains(out, `  1533  " world"        Ġworld`) {
 		t.Errorf("-v: %q", out)
 	}
 	var o, e strings.Builder
@@ -175,3 +175,27 @@ func TestUTF8Stream(t *testing.T) {
 }
 
 func newTestWriter(b *strings.Builder) *bufio.Writer { return bufio.NewWriter(b) }
+
+// TestByteLevelRWKVCpp is daily-use point 11: a tiny rwkv.cpp model
+// (vocab 256, token id = byte value) converts with the byte-level
+// tokenizer stored, and tokenize and generate use it.
+func TestByteLevelRWKVCpp(t *testing.T) {
+	src := testutil.Shared(t, "fixtures", "rwkvcpp", "tiny-rwkv-4v0-660K-FP32.bin")
+	model := filepath.Join(t.TempDir(), "tiny.gguf")
+	out, e, code := run(t, "convert", src, "-o", model)
+	if code != 0 || !strings.Contains(out, "tokenizer byte-level") {
+		t.Fatalf("convert: %d %s %s", code, out, e)
+	}
+	out, e, code = run(t, "tokenize", "--model", model, `"in`)
+	if code != 0 || out != "34 105 110\n" {
+		t.Errorf("tokenize: %d %q %s", code, out, e)
+	}
+	out, _, _ = run(t, "tokenize", "-v", "--model", model, "\n")
+	if !strings.Contains(out, `    10  "\n"            "<0x0A>"`) && !strings.Contains(out, `<0x0A>`) {
+		t.Errorf("tokenize -v: %q", out)
+	}
+	out, e, code = run(t, "generate", model, "--prompt", `"in`, "-n", "8", "--temperature", "0")
+	if code != 0 || !strings.HasPrefix(out, `"in`) || len(out) < 4 {
+		t.Errorf("generate: %d %q %s", code, out, e)
+	}
+}
