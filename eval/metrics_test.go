@@ -1,8 +1,12 @@
 package eval
 
 import (
+	"encoding/json"
 	"math"
+	"os"
 	"testing"
+
+	"github.com/rwkv-tools/rwkv-tools/internal/testutil"
 )
 
 // Golden values from CPython 3.11: random.Random(seed).random() three
@@ -106,5 +110,36 @@ func TestEntities(t *testing.T) {
 	em, f1 := Entities([]float64{-3, -1, -1}, []string{"Paris", "Obama", "London"}, []string{"Barack Obama", "Obama"})
 	if em != 1 || f1 != 1 {
 		t.Errorf("Entities: em %v f1 %v", em, f1)
+	}
+}
+
+// TestBootstrapStderrHarnessScale: the harness' default 100000 replicates
+// over the 300 LAMBADA log-likelihoods of the tiny v4 reference
+// (shared/reference/manifest.json), computed by CPython with lm_eval's
+// bootstrap_stderr code: bit-identical.
+func TestBootstrapStderrHarnessScale(t *testing.T) {
+	b, err := os.ReadFile(testutil.Shared(t, "reference", "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Models []struct {
+			Lambada struct {
+				Examples []struct{ LL float64 }
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var xs []float64
+	for _, e := range m.Models[0].Lambada.Examples {
+		xs = append(xs, e.LL)
+	}
+	if got, want := Perplexity(xs), 82567961.79150377; got != want {
+		t.Errorf("ppl %v, CPython %v", got, want)
+	}
+	if got, want := BootstrapStderr(Perplexity, xs, 100000, nil), 62205437.980170175; got != want {
+		t.Errorf("bootstrap stderr %v, CPython %v", got, want)
 	}
 }
