@@ -200,3 +200,27 @@ func TestInterruptTokenizeJSONL(t *testing.T) {
 	// stdin stays open: the command is blocked reading it.
 	p.interrupt(t, syscall.SIGINT)
 }
+
+func TestInterruptQuantize(t *testing.T) {
+	dir := t.TempDir()
+	d := craft.TinyDims
+	d.Embd, d.FFN = 64, 128 // rows a multiple of the 32-element blocks
+	in, err := craft.RWKV4(dir, "f32.gguf", d, craft.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "20ms", "quantize", in, "-o", filepath.Join(dir, "q.gguf"), "--type", "q8_0")
+	waitFor(t, p.stderr, "quantize: ")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, dir, "f32.gguf")
+}
+
+func TestInterruptEval(t *testing.T) {
+	model := tinyV4GGUF(t)
+	data := testutil.Shared(t, "data")
+	out := t.TempDir()
+	p := start(t, "20ms", "eval", model, "lambada", "--data-dir", data, "--limit", "200", "-o", out, "--log-samples")
+	waitFor(t, p.stderr, "eval: ")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, out)
+}
