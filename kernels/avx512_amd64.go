@@ -16,6 +16,9 @@ func tile4x4F16AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, o
 func tile4x4BF16AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, out *[16]float32)
 
 //go:noescape
+func tile4x4AccF32AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, acc *[256]float32)
+
+//go:noescape
 func tile4x1F32AVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
 
 //go:noescape
@@ -39,6 +42,7 @@ func tile1x1BF16AVX512(w unsafe.Pointer, x *float32, n16 int) float32
 var avx512Tiles = &tileKernels{
 	lanes: 16, tokens: 4,
 	multi: [3]multiTile{tile4x4F32AVX512, tile4x4F16AVX512, tile4x4BF16AVX512},
+	acc:   tile4x4AccF32AVX512,
 	rows:  [3]rowsTile{tile4x1F32AVX512, tile4x1F16AVX512, tile4x1BF16AVX512},
 	one:   [3]oneTile{tile1x1F32AVX512, tile1x1F16AVX512, tile1x1BF16AVX512},
 }

@@ -20,6 +20,11 @@ import (
 // out[tokens·r+t].
 type multiTile func(w unsafe.Pointer, ldw int, x *float32, ldx int, n int, out *[16]float32)
 
+// accTile is the f32 multiTile over one block of K with its accumulators
+// (lanes floats per pair, pair tokens·r+t) loaded from and stored back to
+// acc unreduced, so long rows can be walked in L1-sized blocks.
+type accTile func(w unsafe.Pointer, ldw int, x *float32, ldx int, n int, acc *[256]float32)
+
 // rowsTile: 4 rows x 1 token; out[r].
 type rowsTile func(w unsafe.Pointer, ldw int, x *float32, n int, out *[4]float32)
 
@@ -37,6 +42,7 @@ type tileKernels struct {
 	lanes  int // elements per accumulator step: 8 (ymm) or 16 (zmm)
 	tokens int // tokens per multiTile
 	multi  [3]multiTile
+	acc    accTile // f32 only
 	rows   [3]rowsTile
 	one    [3]oneTile
 	// fused[dt] for block types with a register-decoding MatVec; nil:
@@ -70,8 +76,24 @@ type panel struct {
 	u16  []uint16
 }
 
-// decodeBuf holds four decoded block rows per goroutine.
-var decodeBuf = sync.Pool{New: func() any { return new([]float32) }}
+// decodeBuf holds four decoded block rows per goroutine; accBuf the
+// accumulators of K-blocked MatMuls.
+var decodeBuf, accBuf = sync.Pool{New: func() any { return new([]float32) }}, sync.Pool{New: func() any { return new([]float32) }}
+
+// kBlock is the K block of long MatMul rows: a 4-row f32 panel block is
+// 8 KiB, so it stays in L1 while every token group streams past it.
+const kBlock = 512
+
+// reduceLanes sums an accumulator's lanes as the tiles' RSUM does: fold
+// the upper half onto the lower until one lane is left.
+func reduceLanes(v []float32) float32 {
+	for w := len(v); w > 1; w /= 2 {
+		for i := 0; i < w/2; i++ {
+			v[i] += v[i+w/2]
+		}
+	}
+	return v[0]
+}
 
 // panelOf returns rows [r, r+n) of m (n ≤ 4), decoding block rows into
 // buf; with widen (buf non-nil), f16/bf16 rows are widened into buf too,
@@ -223,6 +245,9 @@ func (k *tileKernels) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1
 		p := panelOf(m, r, 4, buf, widen)
 		multi, rowsT, ld := k.multi[p.kind], k.rows[p.kind], p.ldBytes()
 		t := 0
+		if p.kind == kindF32 && k.acc != nil && n*k.lanes > kBlock && T >= tk {
+			t = k.blockedGroups(dst, p, x, T, c, rows, r, n, k0, hasTail)
+		}
 		for ; t+tk <= T; t += tk {
 			multi(p.base, ld, &x[t*c], 4*c, n, &outM)
 			for i := 0; i < 4; i++ {
@@ -259,4 +284,44 @@ func (k *tileKernels) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1
 			dst[t*rows+r] = s
 		}
 	}
+}
+
+// blockedGroups computes the full token groups of a 4-row f32 panel at
+// row r walking K in kBlock blocks (the accumulators wait in memory
+// between blocks), and returns the first token it did not do. Every pair
+// sees the same FMAs in the same order as one pass, so the bits equal the
+// unblocked tiles'.
+func (k *tileKernels) blockedGroups(dst []float32, p panel, x []float32, T, c, rows, r, n, k0 int, hasTail bool) int {
+	tk, lanes := k.tokens, k.lanes
+	groups := T / tk
+	ap := accBuf.Get().(*[]float32)
+	defer accBuf.Put(ap)
+	if len(*ap) < groups*256 {
+		*ap = make([]float32, groups*256)
+	}
+	accs := (*ap)[:groups*256]
+	clear(accs)
+	step := kBlock / lanes
+	for kb := 0; kb < n; kb += step {
+		nb := min(step, n-kb)
+		off := kb * lanes
+		w := unsafe.Add(p.base, 4*off)
+		for g := 0; g < groups; g++ {
+			k.acc(w, 4*p.ld, &x[g*tk*c+off], 4*c, nb, (*[256]float32)(accs[g*256:]))
+		}
+	}
+	for g := 0; g < groups; g++ {
+		for i := 0; i < 4; i++ {
+			for j := 0; j < tk; j++ {
+				t := g*tk + j
+				a := accs[g*256+lanes*(tk*i+j):][:lanes]
+				s := reduceLanes(a)
+				if hasTail {
+					s += p.tail(i, k0, x[t*c:(t+1)*c])
+				}
+				dst[t*rows+r+i] = s
+			}
+		}
+	}
+	return groups * tk
 }

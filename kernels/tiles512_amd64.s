@@ -331,3 +331,64 @@ done:
 	VZEROUPPER
 	RET
 
+// func tile4x4AccF32AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, acc *[256]float32)
+// tile4x4F32AVX512 over one block of K: the 16 accumulators (pair r·4+t
+// at acc[16·(4·r+t):]) are loaded from acc and stored back unreduced, so
+// a MatMul can walk K in blocks that stay in L1 and still add every
+// product in the same order as a single pass.
+TEXT ·tile4x4AccF32AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ ldx+24(FP), R10
+	LEAQ (R10)(R10*2), R11
+	MOVQ n16+32(FP), CX
+	MOVQ acc+40(FP), DX
+	VMOVUPS 0(DX), Z0
+	VMOVUPS 64(DX), Z1
+	VMOVUPS 128(DX), Z2
+	VMOVUPS 192(DX), Z3
+	VMOVUPS 256(DX), Z4
+	VMOVUPS 320(DX), Z5
+	VMOVUPS 384(DX), Z6
+	VMOVUPS 448(DX), Z7
+	VMOVUPS 512(DX), Z8
+	VMOVUPS 576(DX), Z9
+	VMOVUPS 640(DX), Z10
+	VMOVUPS 704(DX), Z11
+	VMOVUPS 768(DX), Z12
+	VMOVUPS 832(DX), Z13
+	VMOVUPS 896(DX), Z14
+	VMOVUPS 960(DX), Z15
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	XLOAD4
+	W4(LDF32)
+	FMA4X4
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	VMOVUPS Z0, 0(DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, 256(DX)
+	VMOVUPS Z5, 320(DX)
+	VMOVUPS Z6, 384(DX)
+	VMOVUPS Z7, 448(DX)
+	VMOVUPS Z8, 512(DX)
+	VMOVUPS Z9, 576(DX)
+	VMOVUPS Z10, 640(DX)
+	VMOVUPS Z11, 704(DX)
+	VMOVUPS Z12, 768(DX)
+	VMOVUPS Z13, 832(DX)
+	VMOVUPS Z14, 896(DX)
+	VMOVUPS Z15, 960(DX)
+	VZEROUPPER
+	RET

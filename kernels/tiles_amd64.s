@@ -803,3 +803,44 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func tile4x2AccF32(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, acc *[256]float32)
+// tile4x2F32 over one block of K: the 8 accumulators (pair 2·r+t at
+// acc[8·(2·r+t):]) are loaded from acc and stored back unreduced.
+TEXT ·tile4x2AccF32(SB), NOSPLIT, $0-48
+	ARGS4
+	MOVQ ldx+24(FP), R10
+	MOVQ n8+32(FP), CX
+	MOVQ acc+40(FP), DX
+	VMOVUPS 0(DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS 64(DX), Y2
+	VMOVUPS 96(DX), Y3
+	VMOVUPS 128(DX), Y4
+	VMOVUPS 160(DX), Y5
+	VMOVUPS 192(DX), Y6
+	VMOVUPS 224(DX), Y7
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS (DI)(R10*1), Y13
+	W4(LDF32)
+	FMA4X2
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	VMOVUPS Y0, 0(DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
+	VZEROUPPER
+	RET
