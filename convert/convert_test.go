@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -636,5 +637,29 @@ func TestRWKVCppHeaderContradicts(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "header says "+key+" = 2147483647") {
 			t.Errorf("%s: err = %v", key, err)
 		}
+	}
+}
+
+// TestInputTruncatedWhileConverting is hostile case E for convert: the
+// mapped checkpoint shrinks mid-conversion; the fault becomes an error
+// naming the tensor, and no output is left.
+func TestInputTruncatedWhileConverting(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pth")
+	copyFile(t, fixture("rwkv4-bf16.pth"), in)
+	out := filepath.Join(dir, "out.gguf")
+	truncated := false
+	_, err := Convert(context.Background(), in, out, Options{DType: DTypeF32, NoTokenizer: true, Threads: 1,
+		Progress: func(done, total int, name string) {
+			if !truncated {
+				truncated = true
+				os.Truncate(in, 0)
+			}
+		}})
+	if !errors.Is(err, ErrInputChanged) {
+		t.Fatalf("err = %v, want ErrInputChanged", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("output left behind")
 	}
 }

@@ -3,7 +3,10 @@ package convert
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"runtime/debug"
 
 	"golang.org/x/sync/errgroup"
 
@@ -38,7 +41,7 @@ func writeModel(ctx context.Context, out string, md format.Metadata, jobs []tens
 		for i, j := range jobs {
 			writes[i] = format.WriteTensor{TensorInfo: j.info, Write: func(w io.Writer) error {
 				report(i)
-				return j.encode(w)
+				return j.encodeGuarded(w)
 			}}
 		}
 		if err := format.WriteFile(ctx, out, md, writes); err != nil {
@@ -76,7 +79,7 @@ func writeParallel(ctx context.Context, out string, md format.Metadata, jobs []t
 					return err
 				}
 				buf := bytes.NewBuffer(make([]byte, 0, size))
-				if err := j.encode(buf); err != nil {
+				if err := j.encodeGuarded(buf); err != nil {
 					return err
 				}
 				done[i] <- buf.Bytes()
@@ -100,4 +103,25 @@ func writeParallel(ctx context.Context, out string, md format.Metadata, jobs []t
 	}
 	g.Go(func() error { return format.WriteFile(gctx, out, md, writes) })
 	return g.Wait()
+}
+
+// ErrInputChanged is returned when reading the mapped checkpoint faults: the
+// file was truncated or overwritten in place while being converted.
+var ErrInputChanged = errors.New("input file changed while in use (truncated or overwritten by another program); convert again")
+
+// encodeGuarded runs j.encode with a memory fault on the mapped input (the
+// file shrank under us) turned into ErrInputChanged instead of a crash.
+func (j tensorJob) encodeGuarded(w io.Writer) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			fa, ok := r.(interface{ Addr() uintptr })
+			if !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("tensor %s: %w (fault at %#x)", j.info.Name, ErrInputChanged, fa.Addr())
+		}
+	}()
+	return j.encode(w)
 }

@@ -205,6 +205,8 @@ func runGenerate(ctx context.Context, opts *generateOptions) error {
 	switch {
 	case errors.Is(err, errStopString):
 		st.StopReason = "stop_string"
+	case errors.Is(err, engine.ErrModelChanged):
+		return fmt.Errorf("%s: %w", opts.Model, err)
 	case err != nil:
 		return err
 	case timing.endOfText:

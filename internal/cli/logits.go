@@ -95,7 +95,7 @@ func runLogits(ctx context.Context, opts *logitsOptions) error {
 		}
 		t1 := min(t0+logitsChunk, len(tokens))
 		if err := m.Sequence(st, tokens[t0:t1], logits[t0*cfg.Vocab:t1*cfg.Vocab]); err != nil {
-			return err
+			return fmt.Errorf("%s: %w", opts.Model, err)
 		}
 		prog.Update(t1, "")
 	}
