@@ -2,7 +2,11 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/rwkv-tools/rwkv-tools/quant"
+)
 
 // Implemented in tiles512_amd64.s (see tileKernels for the contracts).
 
@@ -36,15 +40,37 @@ func tile1x1F16AVX512(w unsafe.Pointer, x *float32, n16 int) float32
 //go:noescape
 func tile1x1BF16AVX512(w unsafe.Pointer, x *float32, n16 int) float32
 
+// Fused block dots for MatVec (tiles_amd64.s, beside the block decoders
+// they share): the bits of decoding the rows and calling tile4x1F32AVX512.
+
+//go:noescape
+func dot4x1Q8_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+
+//go:noescape
+func dot4x1Q4_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+
+//go:noescape
+func dot4x1Q4_1AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+
+//go:noescape
+func dot4x1Q5_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+
+//go:noescape
+func dot4x1Q5_1AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+
 // avx512Tiles: 16-lane zmm accumulators, 4 rows x 4 tokens for MatMul.
 // Block rows are decoded into float32 panels (the avx2 decoders: exact
-// values) for MatVec as well as MatMul.
+// values) for MatMul and in registers for MatVec.
 var avx512Tiles = &tileKernels{
 	lanes: 16, tokens: 4,
 	multi: [3]multiTile{tile4x4F32AVX512, tile4x4F16AVX512, tile4x4BF16AVX512},
 	acc:   tile4x4AccF32AVX512,
 	rows:  [3]rowsTile{tile4x1F32AVX512, tile4x1F16AVX512, tile4x1BF16AVX512},
 	one:   [3]oneTile{tile1x1F32AVX512, tile1x1F16AVX512, tile1x1BF16AVX512},
+	fused: map[quant.DType]fusedBlockDot{
+		quant.Q8_0: dot4x1Q8_0AVX512, quant.Q4_0: dot4x1Q4_0AVX512, quant.Q4_1: dot4x1Q4_1AVX512,
+		quant.Q5_0: dot4x1Q5_0AVX512, quant.Q5_1: dot4x1Q5_1AVX512,
+	},
 }
 
 // avx512Set (AVX-512F/BW/VL, with the avx2 set's requirements) is chosen

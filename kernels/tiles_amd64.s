@@ -844,3 +844,232 @@ done:
 	VMOVUPS Y7, 224(DX)
 	VZEROUPPER
 	RET
+
+// Fused block dots for the avx512 set's MatVec: the block decoders above
+// fill Y5-Y8; VINSERTF64X4 joins them into the two 16-lane groups
+// (elements 0-15 and 16-31) that the zmm accumulators Z16-Z19 take, in
+// the order tile4x1F32AVX512 takes them from a decoded row, so the bits
+// are the same. ZRSUM reduces as tiles512_amd64.s's RSUM16.
+
+#define ZRSUM(Z, Y, X, dst) \
+	VEXTRACTF64X4 $1, Z, Y24; \
+	VADDPS        Y24, Y, Y; \
+	VEXTRACTF32X4 $1, Y, X24; \
+	VADDPS        X24, X, X; \
+	VMOVHLPS      X, X, X24; \
+	VADDPS        X24, X, X; \
+	VMOVSHDUP     X, X24; \
+	VADDSS        X24, X, X; \
+	VMOVSS        X, dst
+
+#define ZFMAROW(Z) \
+	VINSERTF64X4 $1, Y6, Z5, Z20; \
+	VINSERTF64X4 $1, Y8, Z7, Z21; \
+	VFMADD231PS  (DI), Z20, Z; \
+	VFMADD231PS  64(DI), Z21, Z
+
+// func dot4x1Q8_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+TEXT ·dot4x1Q8_0AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($0)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q8_0(SI)
+	ZFMAROW(Z16)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q8_0(BX)
+	ZFMAROW(Z17)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q8_0(BX)
+	ZFMAROW(Z18)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q8_0(BX)
+	ZFMAROW(Z19)
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	ZRSUM(Z16, Y16, X16, 0(DX))
+	ZRSUM(Z17, Y17, X17, 4(DX))
+	ZRSUM(Z18, Y18, X18, 8(DX))
+	ZRSUM(Z19, Y19, X19, 12(DX))
+	VZEROUPPER
+	RET
+
+// func dot4x1Q4_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+TEXT ·dot4x1Q4_0AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($8)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q4_0(SI)
+	ZFMAROW(Z16)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q4_0(BX)
+	ZFMAROW(Z17)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q4_0(BX)
+	ZFMAROW(Z18)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q4_0(BX)
+	ZFMAROW(Z19)
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	ZRSUM(Z16, Y16, X16, 0(DX))
+	ZRSUM(Z17, Y17, X17, 4(DX))
+	ZRSUM(Z18, Y18, X18, 8(DX))
+	ZRSUM(Z19, Y19, X19, 12(DX))
+	VZEROUPPER
+	RET
+
+// func dot4x1Q4_1AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+TEXT ·dot4x1Q4_1AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($0)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q4_1(SI)
+	ZFMAROW(Z16)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q4_1(BX)
+	ZFMAROW(Z17)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q4_1(BX)
+	ZFMAROW(Z18)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q4_1(BX)
+	ZFMAROW(Z19)
+	ADDQ $20, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	ZRSUM(Z16, Y16, X16, 0(DX))
+	ZRSUM(Z17, Y17, X17, 4(DX))
+	ZRSUM(Z18, Y18, X18, 8(DX))
+	ZRSUM(Z19, Y19, X19, 12(DX))
+	VZEROUPPER
+	RET
+
+// func dot4x1Q5_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+TEXT ·dot4x1Q5_0AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($16)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q5_0(SI)
+	ZFMAROW(Z16)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q5_0(BX)
+	ZFMAROW(Z17)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q5_0(BX)
+	ZFMAROW(Z18)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q5_0(BX)
+	ZFMAROW(Z19)
+	ADDQ $22, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	ZRSUM(Z16, Y16, X16, 0(DX))
+	ZRSUM(Z17, Y17, X17, 4(DX))
+	ZRSUM(Z18, Y18, X18, 8(DX))
+	ZRSUM(Z19, Y19, X19, 12(DX))
+	VZEROUPPER
+	RET
+
+// func dot4x1Q5_1AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
+TEXT ·dot4x1Q5_1AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ nb+24(FP), CX
+	MOVQ out+32(FP), DX
+	BLOCKCONSTS($0)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ  CX, CX
+	JEQ    done
+
+loop:
+	DEC_Q5_1(SI)
+	ZFMAROW(Z16)
+	LEAQ (SI)(R8*1), BX
+	DEC_Q5_1(BX)
+	ZFMAROW(Z17)
+	LEAQ (SI)(R8*2), BX
+	DEC_Q5_1(BX)
+	ZFMAROW(Z18)
+	LEAQ (SI)(R9*1), BX
+	DEC_Q5_1(BX)
+	ZFMAROW(Z19)
+	ADDQ $24, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	ZRSUM(Z16, Y16, X16, 0(DX))
+	ZRSUM(Z17, Y17, X17, 4(DX))
+	ZRSUM(Z18, Y18, X18, 8(DX))
+	ZRSUM(Z19, Y19, X19, 12(DX))
+	VZEROUPPER
+	RET
+
