@@ -65,6 +65,9 @@ func TestHostileLongNames(t *testing.T) {
 // proportional to a capped stream. A 16 MiB pickle of 8M tiny values stops
 // at the value cap; a stream without STOP stops at the size cap.
 func TestHostilePickleCost(t *testing.T) {
+	if raceEnabled {
+		t.Skip("16 MiB of opcodes: slow under -race; CI runs it without")
+	}
 	var p pk
 	p.op(opPROTO, 2, opEMPTYLIST)
 	p.Write(bytes.Repeat([]byte{opEMPTYTUPLE, opAPPEND}, 8<<20-4))

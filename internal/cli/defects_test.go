@@ -54,6 +54,15 @@ func TestIssue11Defects(t *testing.T) {
 	os.WriteFile(nanState, ns, 0o644)
 	sub := filepath.Join(dir, "sub")
 	os.Mkdir(sub, 0o755)
+	huge, err := craft.RWKV4(dir, "huge.gguf", craft.TinyDims, craft.Options{Metadata: format.Metadata{"rwkv4.block_count": format.Uint32(1 << 24)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nested, _ := craft.NestedLegacyPth(dir, "nested.pth", 1<<20)
+	alias, _ := craft.AliasingPth(dir, "alias.pth", 256, 256, 1024, 64)
+	badTok := filepath.Join(dir, "bad.json")
+	tb, _ := os.ReadFile(tok)
+	os.WriteFile(badTok, append(append(slices.Clone(tb[:100]), 0xff), tb[100:]...), 0o644)
 
 	defer func(n int) { maxLineBytes = n }(maxLineBytes)
 	maxLineBytes = 1 << 10
@@ -94,6 +103,11 @@ func TestIssue11Defects(t *testing.T) {
 		{name: "state with NaN", args: []string{"logits", model, "--tokens", "1", "--state-in", nanState}, code: 1, want: "is NaN"},
 		{name: "NaN weights: logits warns", args: []string{"logits", nanModel, "--tokens", "1,2"}, code: 0, want: "logits are NaN"},
 		{name: "NaN weights: generate refuses", args: []string{"generate", nanModel, "--tokenizer", tok, "--prompt", "hi", "--seed", "1"}, code: 1, want: "NaN logits"},
+		// A-D: hostile files through the CLI.
+		{name: "A: 2^24 layers claimed", args: []string{"logits", huge, "--tokens", "1"}, code: 1, want: "block_count = 16777216, but the file holds only"},
+		{name: "B: nested pickle", args: []string{"convert", nested, "-o", filepath.Join(dir, "x.gguf")}, code: 1, want: "nested more than 64 deep"},
+		{name: "D: aliasing storages", args: []string{"convert", alias, "-o", filepath.Join(dir, "x.gguf")}, code: 1, want: "--allow-large-output"},
+		{name: "G: tokenizer.json with invalid UTF-8", args: []string{"convert", ckpt, "--tokenizer", badTok, "-o", filepath.Join(dir, "x.gguf")}, code: 1, want: "invalid UTF-8 at byte 100"},
 		// I: a line too long names the input, the line and the limit.
 		{name: "JSONL line too long", args: []string{"tokenize", "--tokenizer", tok, "--jsonl"}, stdin: "{\"text\": \"a\"}\n{\"text\": \"" + strings.Repeat("a", 2000) + "\"}\n", code: 1, want: "stdin line 2 is longer than 1.0 KiB, the limit"},
 	} {

@@ -117,3 +117,18 @@ func AliasingPth(dir, name string, vocab, embd, ffn, layers int64) (string, erro
 	path := filepath.Join(dir, name)
 	return path, os.WriteFile(path, buf.Bytes(), 0o644)
 }
+
+// legacyMagic is the first pickle of a pre-1.6 torch.save file: PROTO 2,
+// LONG1 of the magic number 0x1950a86a20f9469cfc6c, then STOP.
+var legacyMagic = []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'}
+
+// NestedLegacyPth writes hostile case B: a legacy-format .pth whose second
+// pickle (the protocol version) is depth tuples nested in one another.
+func NestedLegacyPth(dir, name string, depth int) (string, error) {
+	b := append([]byte(nil), legacyMagic...)
+	b = append(b, 0x80, 0x02, 'N')                      // PROTO 2, NONE
+	b = append(b, bytes.Repeat([]byte{0x85}, depth)...) // TUPLE1 …
+	b = append(b, '.')
+	path := filepath.Join(dir, name)
+	return path, os.WriteFile(path, b, 0o644)
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package pth
+
+// raceEnabled: the race detector makes the large hostile inputs slow.
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build race
+
+package pth
+
+const raceEnabled = true
