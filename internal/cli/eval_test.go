@@ -296,3 +296,42 @@ func TestEvalCancelled(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestEvalLambadaTrained: full LAMBADA on the trained RWKV-4 reference
+// (shared/reference/trained, C128 L6) against the PyTorch run recorded in
+// its metrics.json (rwkv_lambada: pad 187, separate encoding). Measured:
+// ppl 38973859.25 vs 38973856.85 (6e-8 relative), acc 0 = 0. It takes a few
+// minutes, so it runs only with RWKV_TOOLS_EVAL_TRAINED=1.
+func TestEvalLambadaTrained(t *testing.T) {
+	if os.Getenv("RWKV_TOOLS_EVAL_TRAINED") != "1" {
+		t.Skip("set RWKV_TOOLS_EVAL_TRAINED=1 to run full LAMBADA on the trained reference model (minutes)")
+	}
+	pth := testutil.Shared(t, "reference", "trained", "rwkv4-docs-C128-L6-bf16.pth")
+	var ref struct {
+		RWKVLambada struct {
+			N   int     `json:"n"`
+			PPL float64 `json:"ppl"`
+			Acc float64 `json:"acc"`
+		} `json:"rwkv_lambada"`
+	}
+	b, err := os.ReadFile(testutil.Shared(t, "reference", "trained", "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(t.TempDir(), "trained.gguf")
+	if _, e, code := run(t, "convert", pth, "-o", model, "--tokenizer", testutil.Shared(t, "tokenizers", "20B_tokenizer.json"), "-q"); code != 0 {
+		t.Fatal(e)
+	}
+	r, err := evaluateTasks(context.Background(), &evalOptions{IO: &IO{ErrOut: &bytes.Buffer{}}, Model: model, Tasks: []string{"lambada"},
+		DataDir: testutil.Shared(t, "data"), Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Results[0].Metrics
+	if len(r.Results[0].Docs) != ref.RWKVLambada.N || math.Abs(m[0].Value/ref.RWKVLambada.PPL-1) > 1e-6 || m[1].Value != ref.RWKVLambada.Acc {
+		t.Errorf("ppl %v acc %v over %d, PyTorch %v %v over %d", m[0].Value, m[1].Value, len(r.Results[0].Docs), ref.RWKVLambada.PPL, ref.RWKVLambada.Acc, ref.RWKVLambada.N)
+	}
+}
