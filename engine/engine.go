@@ -183,7 +183,7 @@ func newWeights(f *format.File, archName string, d arch.Dims) (*weights, error) 
 	for _, ti := range f.Tensors {
 		t, ok := want[ti.Name]
 		if !ok {
-			return nil, fmt.Errorf("engine: unexpected tensor %q in a %s file", ti.Name, archName)
+			return nil, fmt.Errorf("engine: unexpected tensor %.80q in a %s file", ti.Name, archName)
 		}
 		dims := t.GGUFDims()
 		if len(dims) != len(ti.Dims) {

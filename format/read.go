@@ -118,7 +118,7 @@ func (f *File) Lookup(name string) (TensorInfo, bool) {
 func (f *File) Tensor(name string) (TensorInfo, []byte, error) {
 	i, ok := f.index[name]
 	if !ok {
-		return TensorInfo{}, nil, fmt.Errorf("gguf: no tensor %q", name)
+		return TensorInfo{}, nil, fmt.Errorf("gguf: no tensor %.80q", name)
 	}
 	if f.data == nil && f.size > 0 {
 		return TensorInfo{}, nil, errors.New("gguf: file is closed")
@@ -470,7 +470,7 @@ func (d *decoder) metadata(f *File, nkv uint64) error {
 			return d.fail(keyOff, "empty metadata key")
 		}
 		if _, dup := f.Metadata[key]; dup {
-			return d.fail(keyOff, "duplicate metadata key %q", key)
+			return d.fail(keyOff, "duplicate metadata key %.80q", key)
 		}
 		typeOff := d.off
 		t, err := d.u32("value type")
@@ -478,14 +478,14 @@ func (d *decoder) metadata(f *File, nkv uint64) error {
 			return err
 		}
 		if !ValueType(t).Valid() {
-			return d.fail(typeOff, "key %q has invalid value type %d", key, t)
+			return d.fail(typeOff, "key %.80q has invalid value type %d", key, t)
 		}
 		valOff := d.off
 		v, err := d.value(ValueType(t), 0)
 		if err != nil {
 			var fe *FormatError
 			if errors.As(err, &fe) {
-				fe.Msg = fmt.Sprintf("key %q: %s", key, fe.Msg)
+				fe.Msg = fmt.Sprintf("key %.80q: %s", key, fe.Msg)
 			}
 			return err
 		}
@@ -527,7 +527,7 @@ func (d *decoder) tensorInfos(f *File, nt uint64) error {
 			return d.fail(nameOff, "tensor %d has an empty name", i)
 		}
 		if j, dup := f.index[name]; dup {
-			return d.fail(nameOff, "duplicate tensor name %q (tensors %d and %d)", name, j, i)
+			return d.fail(nameOff, "duplicate tensor name %.80q (tensors %d and %d)", name, j, i)
 		}
 		ndOff := d.off
 		nd, err := d.u32("n_dims")
@@ -535,7 +535,7 @@ func (d *decoder) tensorInfos(f *File, nt uint64) error {
 			return err
 		}
 		if nd > MaxDims {
-			return d.fail(ndOff, "tensor %q has %d dims, at most %d allowed", name, nd, MaxDims)
+			return d.fail(ndOff, "tensor %.80q has %d dims, at most %d allowed", name, nd, MaxDims)
 		}
 		ti := TensorInfo{Name: name, Dims: make([]uint64, nd)}
 		dimsOff := d.off
@@ -544,11 +544,11 @@ func (d *decoder) tensorInfos(f *File, nt uint64) error {
 				return err
 			}
 			if ti.Dims[j] > math.MaxInt64 {
-				return d.fail(d.off-8, "tensor %q: dim %d is %d (negative as int64)", name, j, ti.Dims[j])
+				return d.fail(d.off-8, "tensor %.80q: dim %d is %d (negative as int64)", name, j, ti.Dims[j])
 			}
 		}
 		if msg := ti.dimsCheck(); msg != "" {
-			return d.fail(dimsOff, "tensor %q: %s", name, msg)
+			return d.fail(dimsOff, "tensor %.80q: %s", name, msg)
 		}
 		typeOff := d.off
 		dt, err := d.u32("tensor type")
@@ -557,30 +557,30 @@ func (d *decoder) tensorInfos(f *File, nt uint64) error {
 		}
 		ti.DType = quant.DType(dt)
 		if !ti.DType.Known() {
-			return d.fail(typeOff, "tensor %q has unknown or unsupported type %d", name, dt)
+			return d.fail(typeOff, "tensor %.80q has unknown or unsupported type %d", name, dt)
 		}
 		// Block divisibility and byte-size overflow: the remaining
 		// sizeCheck failures are about the type/dims combination.
 		msg, size := ti.sizeCheck()
 		if msg != "" {
-			return d.fail(typeOff, "tensor %q: %s", name, msg)
+			return d.fail(typeOff, "tensor %.80q: %s", name, msg)
 		}
 		offOff := d.off
 		if ti.Offset, err = d.u64("tensor offset"); err != nil {
 			return err
 		}
 		if ti.Offset%align != 0 {
-			return d.fail(offOff, "tensor %q offset %d is not a multiple of the alignment %d", name, ti.Offset, align)
+			return d.fail(offOff, "tensor %.80q offset %d is not a multiple of the alignment %d", name, ti.Offset, align)
 		}
 		// Like gguf.cpp: tensors are packed in file order, each at the
 		// aligned end of the previous one, so no two overlap and no data
 		// hides between them.
 		if ti.Offset != next {
-			return d.fail(offOff, "tensor %q has offset %d, want %d (tensors are packed in file order)", name, ti.Offset, next)
+			return d.fail(offOff, "tensor %.80q has offset %d, want %d (tensors are packed in file order)", name, ti.Offset, next)
 		}
 		padded := alignUp(size, align)
 		if padded > math.MaxInt64-next {
-			return d.fail(offOff, "tensor %q: data section size overflows int64", name)
+			return d.fail(offOff, "tensor %.80q: data section size overflows int64", name)
 		}
 		next += padded
 		f.index[name] = len(f.Tensors)
@@ -603,7 +603,7 @@ func (d *decoder) tensorInfos(f *File, nt uint64) error {
 		// DataOffset <= len(b) and Offset+size <= MaxInt64: no overflow.
 		end := f.DataOffset + ti.Offset + f.sizes[i]
 		if end > uint64(len(d.b)) {
-			return d.fail(offsetOffs[i], "tensor %q data [%d, %d) extends past the end of the file (%d bytes)",
+			return d.fail(offsetOffs[i], "tensor %.80q data [%d, %d) extends past the end of the file (%d bytes)",
 				ti.Name, f.DataOffset+ti.Offset, end, len(d.b))
 		}
 	}
