@@ -422,3 +422,23 @@ func readLine(br *bufio.Reader, name string, lineNo int) ([]byte, error) {
 		return line, err
 	}
 }
+
+// readAllCtx is io.ReadAll that returns when ctx is cancelled even while a
+// read blocks (stdin on a terminal or an idle pipe).
+func readAllCtx(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		ch <- result{b, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		return res.b, res.err
+	}
+}

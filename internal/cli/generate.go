@@ -119,7 +119,7 @@ func runGenerate(ctx context.Context, opts *generateOptions) error {
 		var b []byte
 		var err error
 		if opts.PromptFile == "-" {
-			b, err = io.ReadAll(opts.IO.In)
+			b, err = readAllCtx(ctx, opts.IO.In)
 		} else {
 			b, err = os.ReadFile(opts.PromptFile)
 		}

@@ -224,3 +224,16 @@ func TestInterruptEval(t *testing.T) {
 	p.interrupt(t, syscall.SIGINT)
 	checkFiles(t, out)
 }
+
+func TestInterruptGenerateReadingStdin(t *testing.T) {
+	dir := t.TempDir()
+	model, err := craft.RWKV4(dir, "g.gguf", craft.TinyDims, craft.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := filepath.Join(testutil.RepoRoot(), "tokenizer", "testdata", "tiny-bpe.json")
+	p := start(t, "", "generate", model, "--tokenizer", tok, "--prompt-file", "-", "--seed", "1")
+	io.WriteString(p.stdin, "a prompt that never ends")
+	time.Sleep(500 * time.Millisecond) // blocked reading stdin, which stays open
+	p.interrupt(t, syscall.SIGINT)
+}
