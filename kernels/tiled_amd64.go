@@ -43,6 +43,8 @@ type tileKernels struct {
 	tokens int // tokens per multiTile
 	multi  [3]multiTile
 	acc    accTile // f32 only
+	// reduce turns acc's accumulators into out[tokens·r+t] as multi does.
+	reduce func(acc *[256]float32, out *[16]float32)
 	rows   [3]rowsTile
 	one    [3]oneTile
 	// fused[dt] for block types with a register-decoding MatVec; nil:
@@ -80,20 +82,9 @@ type panel struct {
 // accumulators of K-blocked MatMuls.
 var decodeBuf, accBuf = sync.Pool{New: func() any { return new([]float32) }}, sync.Pool{New: func() any { return new([]float32) }}
 
-// kBlock is the K block of long MatMul rows: a 4-row f32 panel block is
+// kBlock is the K block of long (≥ 2·kBlock) MatMul rows: a 4-row f32 panel block is
 // 8 KiB, so it stays in L1 while every token group streams past it.
 const kBlock = 512
-
-// reduceLanes sums an accumulator's lanes as the tiles' RSUM does: fold
-// the upper half onto the lower until one lane is left.
-func reduceLanes(v []float32) float32 {
-	for w := len(v); w > 1; w /= 2 {
-		for i := 0; i < w/2; i++ {
-			v[i] += v[i+w/2]
-		}
-	}
-	return v[0]
-}
 
 // panelOf returns rows [r, r+n) of m (n ≤ 4), decoding block rows into
 // buf; with widen (buf non-nil), f16/bf16 rows are widened into buf too,
@@ -245,7 +236,7 @@ func (k *tileKernels) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1
 		p := panelOf(m, r, 4, buf, widen)
 		multi, rowsT, ld := k.multi[p.kind], k.rows[p.kind], p.ldBytes()
 		t := 0
-		if p.kind == kindF32 && k.acc != nil && n*k.lanes > kBlock && T >= tk {
+		if p.kind == kindF32 && k.acc != nil && n*k.lanes >= 2*kBlock && T >= tk {
 			t = k.blockedGroups(dst, p, x, T, c, rows, r, n, k0, hasTail)
 		}
 		for ; t+tk <= T; t += tk {
@@ -310,12 +301,13 @@ func (k *tileKernels) blockedGroups(dst []float32, p panel, x []float32, T, c, r
 			k.acc(w, 4*p.ld, &x[g*tk*c+off], 4*c, nb, (*[256]float32)(accs[g*256:]))
 		}
 	}
+	var out [16]float32
 	for g := 0; g < groups; g++ {
+		k.reduce((*[256]float32)(accs[g*256:]), &out)
 		for i := 0; i < 4; i++ {
 			for j := 0; j < tk; j++ {
 				t := g*tk + j
-				a := accs[g*256+lanes*(tk*i+j):][:lanes]
-				s := reduceLanes(a)
+				s := out[tk*i+j]
 				if hasTail {
 					s += p.tail(i, k0, x[t*c:(t+1)*c])
 				}

@@ -392,3 +392,28 @@ done:
 	VMOVUPS Z15, 960(DX)
 	VZEROUPPER
 	RET
+
+// func reduce4x4AVX512(acc *[256]float32, out *[16]float32)
+// Reduces the 16 accumulators tile4x4AccF32AVX512 left in acc, exactly as
+// tile4x4F32AVX512 reduces its registers: out[4·r+t].
+TEXT ·reduce4x4AVX512(SB), NOSPLIT, $0-16
+	MOVQ acc+0(FP), SI
+	MOVQ out+8(FP), DX
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMOVUPS 256(SI), Z4
+	VMOVUPS 320(SI), Z5
+	VMOVUPS 384(SI), Z6
+	VMOVUPS 448(SI), Z7
+	VMOVUPS 512(SI), Z8
+	VMOVUPS 576(SI), Z9
+	VMOVUPS 640(SI), Z10
+	VMOVUPS 704(SI), Z11
+	VMOVUPS 768(SI), Z12
+	VMOVUPS 832(SI), Z13
+	VMOVUPS 896(SI), Z14
+	VMOVUPS 960(SI), Z15
+	STORE4X4
+	RET

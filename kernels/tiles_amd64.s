@@ -845,6 +845,23 @@ done:
 	VZEROUPPER
 	RET
 
+// func reduce4x2(acc *[256]float32, out *[16]float32)
+// Reduces the 8 accumulators tile4x2AccF32 left in acc, exactly as
+// tile4x2F32 reduces its registers: out[2·r+t].
+TEXT ·reduce4x2(SB), NOSPLIT, $0-16
+	MOVQ acc+0(FP), SI
+	MOVQ out+8(FP), DX
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMOVUPS 128(SI), Y4
+	VMOVUPS 160(SI), Y5
+	VMOVUPS 192(SI), Y6
+	VMOVUPS 224(SI), Y7
+	STORE4X2
+	RET
+
 // Fused block dots for the avx512 set's MatVec: the block decoders above
 // fill Y5-Y8; VINSERTF64X4 joins them into the two 16-lane groups
 // (elements 0-15 and 16-31) that the zmm accumulators Z16-Z19 take, in
