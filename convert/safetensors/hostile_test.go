@@ -1,0 +1,44 @@
+package safetensors
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestHostileHeaders is hostile case C for safetensors: a header claiming
+// more than the cap is refused before it is read, and a huge __metadata__
+// object is refused without decoding it into a map (a 16 MiB one cost 3 s
+// and 411 MB before).
+func TestHostileHeaders(t *testing.T) {
+	file := func(header string, claim uint64) []byte {
+		b := binary.LittleEndian.AppendUint64(nil, claim)
+		return append(b, header...)
+	}
+	big := file("{"+strings.Repeat(" ", 64)+"}", MaxHeaderLen+1)
+	if _, err := OpenBytes(big, "big"); err == nil || !strings.Contains(err.Error(), "limit is 16 MiB") {
+		t.Errorf("header over the cap: %v", err)
+	}
+	var meta strings.Builder
+	meta.WriteString(`{"__metadata__":{`)
+	for i := 0; meta.Len() < 4<<20; i++ {
+		if i > 0 {
+			meta.WriteByte(',')
+		}
+		fmt.Fprintf(&meta, `"k%d":"v"`, i)
+	}
+	meta.WriteString(`}}`)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := OpenBytes(file(meta.String(), uint64(meta.Len())), "meta")
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "__metadata__ is") {
+		t.Fatalf("4 MiB __metadata__: %v", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+		t.Errorf("refusing a 4 MiB __metadata__ allocated %d MiB", alloc>>20)
+	}
+}
