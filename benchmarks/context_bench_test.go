@@ -88,6 +88,13 @@ func BenchmarkContext(b *testing.B) {
 					b.Fatal(err)
 				}
 				mib := float64(4*len(st.Data)) / (1 << 20)
+				// Warm up (fault the weights in, size the scratch) on a clone.
+				warm := st.Clone()
+				for i := 0; i < 3; i++ {
+					if err := m.Step(warm, i, logits); err != nil {
+						b.Fatal(err)
+					}
+				}
 				tok := 0
 				for b.Loop() {
 					if err := m.Step(st, tok, logits); err != nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/format"
@@ -269,6 +270,10 @@ func (m *gptneox) forward(s *scratchNeoX, st *State, tokens []int, out []float32
 // matrices so both products run on the matrix kernels through the pool
 // (row-split, so the result does not depend on the thread count).
 func (m *gptneox) attention(s *scratchNeoX, att, qkv, kv []float32, l, P, T int, scale float32) {
+	if T < gatherMinTokens {
+		m.attentionDirect(att, qkv, kv, l, P, T, scale)
+		return
+	}
 	C, H := m.cfg.Embd, m.heads
 	N := C / H
 	per := m.cfg.StatePerToken
@@ -316,6 +321,91 @@ func (m *gptneox) attention(s *scratchNeoX, att, qkv, kv []float32, l, P, T int,
 			copy(att[t*C+hd*N:t*C+hd*N+N], yh[t*N:(t+1)*N])
 		}
 	}
+}
+
+// gatherMinTokens is the chunk size from which gathering a head's k and v
+// into matrices pays: the gather reads the whole cache once per head, which
+// T queries then share. Decoding (T = 1) reads the cache in place instead:
+// gathering (with v's transposition) would cost more than the one pass of
+// dot products it feeds.
+const gatherMinTokens = 8
+
+// attentionDirect is attention for a few new tokens: scores and the
+// weighted sum of v read the cache in place. Work is split over (token,
+// head) pairs, each computed by one goroutine in a fixed order, so the
+// result does not depend on the thread count.
+func (m *gptneox) attentionDirect(att, qkv, kv []float32, l, P, T int, scale float32) {
+	C, H := m.cfg.Embd, m.heads
+	N := C / H
+	per := m.cfg.StatePerToken
+	pairs := T * H
+	workers := m.pool.Threads()
+	if lim := int(int64(T) * int64(P+T) * int64(C) / (1 << 15)); workers > lim {
+		workers = lim
+	}
+	workers = max(1, min(workers, pairs))
+	run := func(i0, i1 int) {
+		probs := make([]float32, P+T)
+		for i := i0; i < i1; i++ {
+			t, hd := i/H, i%H
+			q := qkv[t*3*C+hd*N : t*3*C+hd*N+N]
+			n := P + t + 1
+			off := l*2*C + hd*N
+			mx := float32(math.Inf(-1))
+			for p := 0; p < n; p++ {
+				sc := dot32(q, kv[p*per+off:p*per+off+N]) * scale
+				probs[p] = sc
+				mx = max(mx, sc)
+			}
+			var sum float64
+			for p := 0; p < n; p++ {
+				e := exp32(probs[p] - mx)
+				probs[p] = e
+				sum += float64(e)
+			}
+			inv := float32(1 / sum)
+			y := att[t*C+hd*N : t*C+hd*N+N]
+			clear(y)
+			for p := 0; p < n; p++ {
+				w := probs[p] * inv
+				v := kv[p*per+off+C : p*per+off+C+N]
+				for j, vj := range v {
+					y[j] += w * vj
+				}
+			}
+		}
+	}
+	if workers == 1 {
+		run(0, pairs)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		i0, i1 := pairs*w/workers, pairs*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(i0, i1)
+		}()
+	}
+	wg.Wait()
+}
+
+// dot32 is a float32 dot product with four accumulators.
+func dot32(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // grow returns (*buf)[:n], reallocating when it is too small.
