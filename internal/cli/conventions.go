@@ -39,6 +39,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -441,4 +442,44 @@ func readAllCtx(ctx context.Context, r io.Reader) ([]byte, error) {
 	case res := <-ch:
 		return res.b, res.err
 	}
+}
+
+// maxMessageBytes caps an error message as printed (the readers already
+// cut what they quote; this is the backstop for any that does not).
+const maxMessageBytes = 4 << 10
+
+// sanitizeMessage makes text safe to print on a terminal: control
+// characters other than newline and tab, DEL, C1 controls and invalid
+// UTF-8 are shown as escapes, so no byte from a file can move the cursor
+// or change colours; text beyond maxMessageBytes is cut.
+func sanitizeMessage(s string) string {
+	more := 0
+	if len(s) > maxMessageBytes {
+		cut := maxMessageBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		more = len(s) - cut
+		s = s[:cut]
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "… (%d more bytes)", more)
+	}
+	return b.String()
 }

@@ -153,3 +153,19 @@ func TestVersionDetails(t *testing.T) {
 		}
 	}
 }
+
+func TestSanitizeMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain: ok\nnext":       "plain: ok\nnext",
+		"esc \x1b[2J bell \a":   `esc \x1b[2J bell \a`,
+		"bad \xff utf8, é fine": `bad \xff utf8, é fine`,
+		"c1 \u009b csi":         `c1 \u009b csi`,
+	} {
+		if got := sanitizeMessage(in); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+	if got := sanitizeMessage(strings.Repeat("x", 10000)); len(got) > maxMessageBytes+40 || !strings.Contains(got, "more bytes") {
+		t.Errorf("long message: %d bytes", len(got))
+	}
+}

@@ -194,7 +194,7 @@ func infoGGUF(opts *infoOptions) error {
 			if !utf8.ValidString(p) || strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsPrint(r) }) {
 				p = strconv.Quote(p)
 			}
-			fmt.Fprintf(w, "  - %s\n", p)
+			fmt.Fprintf(w, "  - %s\n", sanitizeMessage(p))
 		}
 	}
 	return nil

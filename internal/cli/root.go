@@ -50,7 +50,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 130
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "rwkv-tools:", err)
+		fmt.Fprintln(stderr, "rwkv-tools:", sanitizeMessage(err.Error()))
 		return exitCode(err)
 	}
 	return 0
