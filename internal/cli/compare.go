@@ -24,6 +24,7 @@ type compareOptions struct {
 	MaxTokens int
 	JSON      bool
 	Threads   int
+	Quiet     bool
 }
 
 func newCompareCmd(io *IO, runF func(*compareOptions) error) *cobra.Command {
@@ -55,6 +56,7 @@ see what a quantized file costs against its float original.`,
 	cmd.Flags().IntVar(&opts.MaxTokens, "max-tokens", 4096, "compare at most this many tokens of the text")
 	addJSONFlag(cmd, &opts.JSON)
 	cmd.Flags().IntVar(&opts.Threads, "threads", 0, "threads for matrix products (default: all cores)")
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
 }
 
@@ -71,7 +73,9 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 	if err := checkThreads(opts.Threads); err != nil {
 		return err
 	}
-	rep, err := compareFiles(ctx, opts.Ref, opts.Other, opts.Text, opts.Tokenizer, opts.MaxTokens, opts.Threads)
+	prog := newProgress(opts.IO, opts.Quiet || opts.JSON, "compare", 0, "tokens")
+	rep, err := compareFiles(withProgress(ctx, prog), opts.Ref, opts.Other, opts.Text, opts.Tokenizer, opts.MaxTokens, opts.Threads)
+	prog.Done()
 	if err != nil {
 		return err
 	}
@@ -130,10 +134,15 @@ func compareFiles(ctx context.Context, ref, other, textFile, tokFile string, max
 	var c quality.Comparer
 	stRef, stOther := mRef.NewState(), mOther.NewState()
 	lRef, lOther := make([]float32, chunk*V), make([]float32, chunk*V)
+	prog := progressFrom(ctx)
+	if prog != nil {
+		prog.SetTotal(len(tokens))
+	}
 	for t0 := 0; t0 < len(tokens); t0 += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		prog.Update(t0, "")
 		part := tokens[t0:min(t0+chunk, len(tokens))]
 		if err := mRef.Sequence(stRef, part, lRef[:len(part)*V]); err != nil {
 			return nil, fmt.Errorf("%s: %w", ref, err)

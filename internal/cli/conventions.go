@@ -270,6 +270,22 @@ func (p *progress) Done() {
 	}
 }
 
+type progressKey struct{}
+
+// withProgress attaches a reporter to ctx, for helpers shared by several
+// commands (compareFiles serves compare, quantize --report and demo) that
+// should report without a parameter for it.
+func withProgress(ctx context.Context, p *progress) context.Context {
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+// progressFrom returns ctx's reporter, or nil (a nil *progress reports
+// nothing).
+func progressFrom(ctx context.Context) *progress {
+	p, _ := ctx.Value(progressKey{}).(*progress)
+	return p
+}
+
 // addJSONFlag adds --json to a command that prints a summary.
 func addJSONFlag(cmd *cobra.Command, dst *bool) {
 	cmd.Flags().BoolVar(dst, "json", false, "print a machine-readable JSON summary on stdout instead of text")

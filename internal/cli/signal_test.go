@@ -237,3 +237,39 @@ func TestInterruptGenerateReadingStdin(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // blocked reading stdin, which stays open
 	p.interrupt(t, syscall.SIGINT)
 }
+
+func TestInterruptCompare(t *testing.T) {
+	dir := t.TempDir()
+	a, err := craft.RWKV4(dir, "a.gguf", craft.TinyDims, craft.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := craft.RWKV4(dir, "b.gguf", craft.TinyDims, craft.Options{Value: func(n string, i int) float32 { return craft.Pseudo(n, i) * 0.9 }})
+	text := filepath.Join(dir, "text.txt")
+	os.WriteFile(text, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 200)), 0o644)
+	tok := filepath.Join(testutil.RepoRoot(), "tokenizer", "testdata", "tiny-bpe.json")
+	p := start(t, "20ms", "compare", a, b, "--text", text, "--tokenizer", tok)
+	waitFor(t, p.stderr, "compare: ")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, dir, "a.gguf", "b.gguf", "text.txt")
+}
+
+func TestInterruptSynth(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, "", "synth", "--arch", "rwkv4", "--layers", "24", "--embd", "1024", "--type", "f32", "-o", filepath.Join(dir, "s.gguf"))
+	waitFor(t, p.stderr, "synth: writing")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, dir)
+}
+
+func TestInterruptBench(t *testing.T) {
+	dir := t.TempDir()
+	model, err := craft.RWKV4(dir, "b.gguf", craft.TinyDims, craft.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "", "bench", model)
+	waitFor(t, p.stderr, "bench: ")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, dir, "b.gguf")
+}
