@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"hash/fnv"
+	"sync/atomic"
 )
 
 // fakeModel is a scripted RNN for tests: its state is the token history and
@@ -11,8 +12,8 @@ import (
 // rows are read shows. Values are coarse (multiples of 0.5) so ties occur.
 type fakeModel struct {
 	vocab int
-	feeds int // Feed calls
-	rows  int // head rows computed
+	feeds atomic.Int64 // Feed calls (atomic: workers share the model)
+	rows  atomic.Int64 // head rows computed
 }
 
 type fakeState struct{ hist []int }
@@ -24,7 +25,7 @@ func (m *fakeModel) NewState() State { return &fakeState{} }
 
 func (m *fakeModel) Feed(st State, tokens []int, logits []float32) error {
 	s := st.(*fakeState)
-	m.feeds++
+	m.feeds.Add(1)
 	switch len(logits) {
 	case 0, m.vocab, len(tokens) * m.vocab:
 	default:
@@ -43,7 +44,7 @@ func (m *fakeModel) Feed(st State, tokens []int, logits []float32) error {
 }
 
 func (m *fakeModel) row(hist []int, out []float32) {
-	m.rows++
+	m.rows.Add(1)
 	h := fnv.New64a()
 	for _, t := range hist {
 		fmt.Fprintf(h, "%d,", t)

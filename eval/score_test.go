@@ -50,8 +50,8 @@ func TestScoreDocHeadOnlyAtScoredRows(t *testing.T) {
 	if _, err := s.ScoreDoc([]Tokens{{ctx, []int{5}}, {ctx, []int{6}}, {ctx, []int{7}}}); err != nil {
 		t.Fatal(err)
 	}
-	if m.rows != 1 || m.feeds != 1 || s.Fed != 4 {
-		t.Fatalf("rows %d, feeds %d, tokens fed %d; want 1, 1, 4", m.rows, m.feeds, s.Fed)
+	if m.rows.Load() != 1 || m.feeds.Load() != 1 || s.Fed != 4 {
+		t.Fatalf("rows %d, feeds %d, tokens fed %d; want 1, 1, 4", m.rows.Load(), m.feeds.Load(), s.Fed)
 	}
 	// Two-token choices: one more token and one more row each.
 	m2 := &fakeModel{vocab: 11}
@@ -59,8 +59,8 @@ func TestScoreDocHeadOnlyAtScoredRows(t *testing.T) {
 	if _, err := s2.ScoreDoc([]Tokens{{ctx, []int{5, 1}}, {ctx, []int{6, 2}}}); err != nil {
 		t.Fatal(err)
 	}
-	if m2.rows != 3 || s2.Fed != 6 {
-		t.Fatalf("rows %d, tokens fed %d; want 3, 6", m2.rows, s2.Fed)
+	if m2.rows.Load() != 3 || s2.Fed != 6 {
+		t.Fatalf("rows %d, tokens fed %d; want 3, 6", m2.rows.Load(), s2.Fed)
 	}
 }
 
