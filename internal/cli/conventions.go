@@ -2,8 +2,9 @@ package cli
 
 // Conventions every command follows (new commands too):
 //
-//   - Outputs: call checkOutputs with the command's inputs and every output
-//     flag BEFORE doing any work. It refuses an output that is an input (also
+//   - Outputs: call checkOutputs (checkOutputsStdout where "-" may stream to
+//     stdout) with the command's inputs and every output flag BEFORE doing
+//     any work. It refuses an output that is an input (also
 //     through symlinks and hard links), two outputs naming the same file, an
 //     existing directory, a missing or unwritable parent directory, and names
 //     the path as the user typed it.
@@ -54,8 +55,21 @@ type outputFlag struct {
 }
 
 // checkOutputs validates a command's outputs against its inputs before any
-// work is done. Empty paths are unused outputs; "-" is stdout.
+// work is done. Empty paths are unused outputs. "-" is refused: files such
+// as GGUF models are written atomically and need a name (commands that can
+// stream to stdout use checkOutputsStdout).
 func checkOutputs(inputs []string, outs ...outputFlag) error {
+	for _, o := range outs {
+		if o.Path == "-" {
+			return fmt.Errorf("%s -: this output cannot go to stdout; give a file name", o.Flag)
+		}
+	}
+	return checkOutputsStdout(inputs, outs...)
+}
+
+// checkOutputsStdout is checkOutputs for commands whose outputs may be "-"
+// (stdout, written through writeOutput); at most one may be.
+func checkOutputsStdout(inputs []string, outs ...outputFlag) error {
 	stdout := ""
 	for i, o := range outs {
 		if o.Path == "" {

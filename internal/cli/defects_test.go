@@ -92,6 +92,7 @@ func TestIssue11Defects(t *testing.T) {
 		{name: "--dtype F16 accepted", args: []string{"convert", ckpt, "--dtype", "F16", "-o", filepath.Join(dir, "f16.gguf"), "-q"}, code: 0},
 		{name: "--no-tokenizer with --tokenizer", args: []string{"convert", ckpt, "--no-tokenizer", "--tokenizer", tok, "-o", filepath.Join(dir, "x.gguf")}, code: 1, want: "contradict each other"},
 		{name: "--prompt with --prompt-file", args: []string{"generate", gen, "--tokenizer", tok, "--prompt", "a", "--prompt-file", "-"}, code: 1, want: "use one"},
+		{name: "convert -o - refused", args: []string{"convert", ckpt, "-o", "-"}, code: 1, want: "-o -: this output cannot go to stdout"},
 		// F: names escaped.
 		{name: "info escapes names", args: []string{"info", evil}, code: 0, out: true, want: `"evil\x1b[2J.key"`, not: "\x1b"},
 		{name: "info --json escapes", args: []string{"info", "--json", evil}, code: 0, out: true, want: `"evil\u001b[2J.key"`, not: "\x1b"},

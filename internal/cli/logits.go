@@ -68,7 +68,7 @@ func runLogits(ctx context.Context, opts *logitsOptions) error {
 	if err := checkThreads(opts.Threads); err != nil {
 		return err
 	}
-	if err := checkOutputs([]string{opts.Model, opts.StateIn},
+	if err := checkOutputsStdout([]string{opts.Model, opts.StateIn},
 		outputFlag{"-o", opts.Output}, outputFlag{"--state-out", opts.StateOut}); err != nil {
 		return err
 	}
