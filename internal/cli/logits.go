@@ -68,6 +68,9 @@ func runLogits(ctx context.Context, opts *logitsOptions) error {
 	if err := checkThreads(opts.Threads); err != nil {
 		return err
 	}
+	if opts.JSON && (opts.Output == "-" || opts.StateOut == "-") {
+		return fmt.Errorf("--json and an output to stdout (-) would mix on stdout; write the output to a file")
+	}
 	if err := checkOutputsStdout([]string{opts.Model, opts.StateIn},
 		outputFlag{"-o", opts.Output}, outputFlag{"--state-out", opts.StateOut}); err != nil {
 		return err
