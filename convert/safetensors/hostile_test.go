@@ -38,7 +38,9 @@ func TestHostileHeaders(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "__metadata__ is") {
 		t.Fatalf("4 MiB __metadata__: %v", err)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("refused a %d MiB __metadata__ after %d MiB of allocation", meta.Len()>>20, alloc>>20)
+	if alloc > 48<<20 { // the decoder buffers the object a few times over; a map of it cost ~25×
 		t.Errorf("refusing a 4 MiB __metadata__ allocated %d MiB", alloc>>20)
 	}
 }
