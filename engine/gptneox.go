@@ -271,7 +271,7 @@ func (m *gptneox) forward(s *scratchNeoX, st *State, tokens []int, out []float32
 // (row-split, so the result does not depend on the thread count).
 func (m *gptneox) attention(s *scratchNeoX, att, qkv, kv []float32, l, P, T int, scale float32) {
 	if T < gatherMinTokens {
-		m.attentionDirect(att, qkv, kv, l, P, T, scale)
+		m.attentionDirect(s, att, qkv, kv, l, P, T, scale)
 		return
 	}
 	C, H := m.cfg.Embd, m.heads
@@ -330,62 +330,74 @@ func (m *gptneox) attention(s *scratchNeoX, att, qkv, kv []float32, l, P, T int,
 // dot products it feeds.
 const gatherMinTokens = 8
 
-// attentionDirect is attention for a few new tokens: scores and the
-// weighted sum of v read the cache in place. Work is split over (token,
-// head) pairs, each computed by one goroutine in a fixed order, so the
-// result does not depend on the thread count.
-func (m *gptneox) attentionDirect(att, qkv, kv []float32, l, P, T int, scale float32) {
+// attentionDirect is attention for a few new tokens, reading the cache in
+// place in position order: one position's k (then v) of every head of
+// layer l is contiguous, so each pass streams the cache once. Scores are
+// split over positions and the weighted sum over output channels; every
+// value is computed in a fixed order whatever the split, so the result
+// does not depend on the thread count.
+func (m *gptneox) attentionDirect(s *scratchNeoX, att, qkv, kv []float32, l, P, T int, scale float32) {
 	C, H := m.cfg.Embd, m.heads
 	N := C / H
 	per := m.cfg.StatePerToken
-	pairs := T * H
-	workers := m.pool.Threads()
-	if lim := int(int64(T) * int64(P+T) * int64(C) / (1 << 15)); workers > lim {
-		workers = lim
-	}
-	workers = max(1, min(workers, pairs))
-	run := func(i0, i1 int) {
-		probs := make([]float32, P+T)
-		for i := i0; i < i1; i++ {
-			t, hd := i/H, i%H
-			q := qkv[t*3*C+hd*N : t*3*C+hd*N+N]
-			n := P + t + 1
-			off := l*2*C + hd*N
+	off := l * 2 * C
+	for t := 0; t < T; t++ {
+		n := P + t + 1 // positions 0..P+t
+		q := qkv[t*3*C : t*3*C+C]
+		sc := grow(&s.scores, H*n) // [H][n]
+		m.split(n, int64(n)*int64(C), func(p0, p1 int) {
+			for p := p0; p < p1; p++ {
+				k := kv[p*per+off : p*per+off+C]
+				for hd := 0; hd < H; hd++ {
+					sc[hd*n+p] = dot32(q[hd*N:hd*N+N], k[hd*N:hd*N+N]) * scale
+				}
+			}
+		})
+		for hd := 0; hd < H; hd++ {
+			row := sc[hd*n : (hd+1)*n]
 			mx := float32(math.Inf(-1))
-			for p := 0; p < n; p++ {
-				sc := dot32(q, kv[p*per+off:p*per+off+N]) * scale
-				probs[p] = sc
-				mx = max(mx, sc)
+			for _, v := range row {
+				mx = max(mx, v)
 			}
 			var sum float64
-			for p := 0; p < n; p++ {
-				e := exp32(probs[p] - mx)
-				probs[p] = e
+			for p, v := range row {
+				e := exp32(v - mx)
+				row[p] = e
 				sum += float64(e)
 			}
 			inv := float32(1 / sum)
-			y := att[t*C+hd*N : t*C+hd*N+N]
-			clear(y)
-			for p := 0; p < n; p++ {
-				w := probs[p] * inv
-				v := kv[p*per+off+C : p*per+off+C+N]
-				for j, vj := range v {
-					y[j] += w * vj
-				}
+			for p := range row {
+				row[p] *= inv
 			}
 		}
+		y := att[t*C : (t+1)*C]
+		m.split(C, int64(n)*int64(C), func(c0, c1 int) {
+			clear(y[c0:c1])
+			for p := 0; p < n; p++ {
+				v := kv[p*per+off+C : p*per+off+2*C]
+				for c := c0; c < c1; c++ {
+					y[c] += sc[(c/N)*n+p] * v[c]
+				}
+			}
+		})
 	}
-	if workers == 1 {
-		run(0, pairs)
+}
+
+// split splits [0, n) into contiguous ranges over the pool's threads
+// (one range when work is small) and waits for them.
+func (m *gptneox) split(n int, work int64, fn func(i0, i1 int)) {
+	workers := min(m.pool.Threads(), int(work/(1<<15)), n)
+	if workers <= 1 {
+		fn(0, n)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		i0, i1 := pairs*w/workers, pairs*(w+1)/workers
+		i0, i1 := n*w/workers, n*(w+1)/workers
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			run(i0, i1)
+			fn(i0, i1)
 		}()
 	}
 	wg.Wait()
