@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -272,4 +274,15 @@ func TestInterruptBench(t *testing.T) {
 	waitFor(t, p.stderr, "bench: ")
 	p.interrupt(t, syscall.SIGINT)
 	checkFiles(t, dir, "b.gguf")
+}
+
+func TestInterruptDataFetch(t *testing.T) {
+	// A server that never answers: the download blocks until interrupted.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	dir := t.TempDir()
+	p := start(t, "", "data", "fetch", "lambada_openai", "--data-dir", dir, "--url-base", srv.URL)
+	waitFor(t, p.stderr, "downloading")
+	p.interrupt(t, syscall.SIGINT)
+	checkFiles(t, dir)
 }
