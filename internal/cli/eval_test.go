@@ -203,7 +203,10 @@ func TestEvalLambadaFull(t *testing.T) {
 	}
 	for name, w := range want.Results["lambada_openai"] {
 		g, ok := got.Results["lambada_openai"][name]
-		if !ok || math.Abs(float64(g-w)) > 1e-9*math.Abs(float64(w)) {
+		// Kernel sets round differently (generic, avx2 and avx512 move ppl
+		// by ~1e-8 relative); 1e-6 still catches any change of scoring,
+		// which moves a per-document ll by far more.
+		if !ok || math.Abs(float64(g-w)) > 1e-6*math.Abs(float64(w)) {
 			t.Errorf("%s = %v, committed %v", name, g, w)
 		}
 	}
