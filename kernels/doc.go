@@ -12,7 +12,9 @@
 // tiles of 4 rows x 2 tokens (avx2, ymm) or 4 x 4 (avx512, zmm) for MatMul
 // and 4 x 1 for MatVec, one FMA accumulator per (row, token) pair; block
 // rows (and f16/bf16 rows in long MatMuls) are decoded once into float32
-// panels, and avx2 decodes block rows in registers for MatVec.
+// panels, rows of 1024+ elements are walked in L1-sized K blocks (the
+// accumulators wait in memory, same order), and MatVec decodes block rows
+// in registers.
 //
 // Numerics: activations and accumulators are float32, and a row's dot
 // product is computed the same way whether it is called from MatVec or
