@@ -862,11 +862,13 @@ TEXT ·reduce4x2(SB), NOSPLIT, $0-16
 	STORE4X2
 	RET
 
-// Fused block dots for the avx512 set's MatVec: the block decoders above
-// fill Y5-Y8; VINSERTF64X4 joins them into the two 16-lane groups
-// (elements 0-15 and 16-31) that the zmm accumulators Z16-Z19 take, in
-// the order tile4x1F32AVX512 takes them from a decoded row, so the bits
-// are the same. ZRSUM reduces as tiles512_amd64.s's RSUM16.
+// Fused block dots for the avx512 set's MatVec. The zmm decoders below
+// give the same exact values as the ymm ones but 16 lanes at a time:
+// Z5 = elements 0-15, Z7 = elements 16-31, the two groups the zmm
+// accumulators Z16-Z19 take, in the order tile4x1F32AVX512 takes them from
+// a decoded row, so the bits are the same. Constants: X10 0x0f per byte,
+// Z15 1 per dword, Z4 the zero point. ZRSUM reduces as RSUM16 does
+// (tiles512_amd64.s).
 
 #define ZRSUM(Z, Y, X, dst) \
 	VEXTRACTF64X4 $1, Z, Y24; \
@@ -879,11 +881,93 @@ TEXT ·reduce4x2(SB), NOSPLIT, $0-16
 	VADDSS        X24, X, X; \
 	VMOVSS        X, dst
 
+#define ZBLOCKCONSTS(Z) \
+	MOVL         $0x0f0f0f0f, AX; \
+	VMOVD        AX, X10; \
+	VPBROADCASTD X10, X10; \
+	MOVL         $1, AX; \
+	VMOVD        AX, X15; \
+	VPBROADCASTD X15, Z15; \
+	MOVL         Z, AX; \
+	VMOVD        AX, X4; \
+	VPBROADCASTD X4, Z4
+
+#define ZSCALE(B, off, X, Z) \
+	MOVWLZX      off(B), AX; \
+	VMOVD        AX, X; \
+	VCVTPH2PS    X, X; \
+	VBROADCASTSS X, Z
+
+#define ZNIBBLES(B, off) \
+	VMOVDQU   off(B), X12; \
+	VPSRLW    $4, X12, X13; \
+	VPAND     X10, X12, X12; \
+	VPAND     X10, X13, X13; \
+	VPMOVZXBD X12, Z5; \
+	VPMOVZXBD X13, Z7
+
+#define ZHIGHBITS(B, qhoff) \
+	VPBROADCASTD qhoff(B), Z14; \
+	VPSRLVD      q5shifts<>+0(SB), Z14, Z12; \
+	VPANDD       Z15, Z12, Z12; \
+	VPSLLD       $4, Z12, Z12; \
+	VPORD        Z12, Z5, Z5; \
+	VPSRLVD      q5shifts<>+64(SB), Z14, Z12; \
+	VPANDD       Z15, Z12, Z12; \
+	VPSLLD       $4, Z12, Z12; \
+	VPORD        Z12, Z7, Z7
+
+#define ZCVTMUL(Z) \
+	VCVTDQ2PS Z5, Z5; \
+	VCVTDQ2PS Z7, Z7; \
+	VMULPS    Z, Z5, Z5; \
+	VMULPS    Z, Z7, Z7
+
+#define ZSUB4 \
+	VPSUBD Z4, Z5, Z5; \
+	VPSUBD Z4, Z7, Z7
+
+#define ZADDM(Z) \
+	VADDPS Z, Z5, Z5; \
+	VADDPS Z, Z7, Z7
+
+#define ZDEC_Q8_0(B) \
+	ZSCALE(B, 0, X9, Z9); \
+	VPMOVSXBD 2(B), Z5; \
+	VPMOVSXBD 18(B), Z7; \
+	ZCVTMUL(Z9)
+
+#define ZDEC_Q4_0(B) \
+	ZSCALE(B, 0, X9, Z9); \
+	ZNIBBLES(B, 2); \
+	ZSUB4; \
+	ZCVTMUL(Z9)
+
+#define ZDEC_Q4_1(B) \
+	ZSCALE(B, 0, X9, Z9); \
+	ZSCALE(B, 2, X11, Z11); \
+	ZNIBBLES(B, 4); \
+	ZCVTMUL(Z9); \
+	ZADDM(Z11)
+
+#define ZDEC_Q5_0(B) \
+	ZSCALE(B, 0, X9, Z9); \
+	ZNIBBLES(B, 6); \
+	ZHIGHBITS(B, 2); \
+	ZSUB4; \
+	ZCVTMUL(Z9)
+
+#define ZDEC_Q5_1(B) \
+	ZSCALE(B, 0, X9, Z9); \
+	ZSCALE(B, 2, X11, Z11); \
+	ZNIBBLES(B, 8); \
+	ZHIGHBITS(B, 4); \
+	ZCVTMUL(Z9); \
+	ZADDM(Z11)
+
 #define ZFMAROW(Z) \
-	VINSERTF64X4 $1, Y6, Z5, Z20; \
-	VINSERTF64X4 $1, Y8, Z7, Z21; \
-	VFMADD231PS  (DI), Z20, Z; \
-	VFMADD231PS  64(DI), Z21, Z
+	VFMADD231PS (DI), Z5, Z; \
+	VFMADD231PS 64(DI), Z7, Z
 
 // func dot4x1Q8_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
 TEXT ·dot4x1Q8_0AVX512(SB), NOSPLIT, $0-40
@@ -893,7 +977,7 @@ TEXT ·dot4x1Q8_0AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
-	BLOCKCONSTS($0)
+	ZBLOCKCONSTS($0)
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -902,16 +986,16 @@ TEXT ·dot4x1Q8_0AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
-	DEC_Q8_0(SI)
+	ZDEC_Q8_0(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
-	DEC_Q8_0(BX)
+	ZDEC_Q8_0(BX)
 	ZFMAROW(Z17)
 	LEAQ (SI)(R8*2), BX
-	DEC_Q8_0(BX)
+	ZDEC_Q8_0(BX)
 	ZFMAROW(Z18)
 	LEAQ (SI)(R9*1), BX
-	DEC_Q8_0(BX)
+	ZDEC_Q8_0(BX)
 	ZFMAROW(Z19)
 	ADDQ $34, SI
 	ADDQ $128, DI
@@ -934,7 +1018,7 @@ TEXT ·dot4x1Q4_0AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
-	BLOCKCONSTS($8)
+	ZBLOCKCONSTS($8)
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -943,16 +1027,16 @@ TEXT ·dot4x1Q4_0AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
-	DEC_Q4_0(SI)
+	ZDEC_Q4_0(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
-	DEC_Q4_0(BX)
+	ZDEC_Q4_0(BX)
 	ZFMAROW(Z17)
 	LEAQ (SI)(R8*2), BX
-	DEC_Q4_0(BX)
+	ZDEC_Q4_0(BX)
 	ZFMAROW(Z18)
 	LEAQ (SI)(R9*1), BX
-	DEC_Q4_0(BX)
+	ZDEC_Q4_0(BX)
 	ZFMAROW(Z19)
 	ADDQ $18, SI
 	ADDQ $128, DI
@@ -975,7 +1059,7 @@ TEXT ·dot4x1Q4_1AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
-	BLOCKCONSTS($0)
+	ZBLOCKCONSTS($0)
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -984,16 +1068,16 @@ TEXT ·dot4x1Q4_1AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
-	DEC_Q4_1(SI)
+	ZDEC_Q4_1(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
-	DEC_Q4_1(BX)
+	ZDEC_Q4_1(BX)
 	ZFMAROW(Z17)
 	LEAQ (SI)(R8*2), BX
-	DEC_Q4_1(BX)
+	ZDEC_Q4_1(BX)
 	ZFMAROW(Z18)
 	LEAQ (SI)(R9*1), BX
-	DEC_Q4_1(BX)
+	ZDEC_Q4_1(BX)
 	ZFMAROW(Z19)
 	ADDQ $20, SI
 	ADDQ $128, DI
@@ -1016,7 +1100,7 @@ TEXT ·dot4x1Q5_0AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
-	BLOCKCONSTS($16)
+	ZBLOCKCONSTS($16)
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -1025,16 +1109,16 @@ TEXT ·dot4x1Q5_0AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
-	DEC_Q5_0(SI)
+	ZDEC_Q5_0(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
-	DEC_Q5_0(BX)
+	ZDEC_Q5_0(BX)
 	ZFMAROW(Z17)
 	LEAQ (SI)(R8*2), BX
-	DEC_Q5_0(BX)
+	ZDEC_Q5_0(BX)
 	ZFMAROW(Z18)
 	LEAQ (SI)(R9*1), BX
-	DEC_Q5_0(BX)
+	ZDEC_Q5_0(BX)
 	ZFMAROW(Z19)
 	ADDQ $22, SI
 	ADDQ $128, DI
@@ -1057,7 +1141,7 @@ TEXT ·dot4x1Q5_1AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
-	BLOCKCONSTS($0)
+	ZBLOCKCONSTS($0)
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -1066,16 +1150,16 @@ TEXT ·dot4x1Q5_1AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
-	DEC_Q5_1(SI)
+	ZDEC_Q5_1(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
-	DEC_Q5_1(BX)
+	ZDEC_Q5_1(BX)
 	ZFMAROW(Z17)
 	LEAQ (SI)(R8*2), BX
-	DEC_Q5_1(BX)
+	ZDEC_Q5_1(BX)
 	ZFMAROW(Z18)
 	LEAQ (SI)(R9*1), BX
-	DEC_Q5_1(BX)
+	ZDEC_Q5_1(BX)
 	ZFMAROW(Z19)
 	ADDQ $24, SI
 	ADDQ $128, DI
