@@ -159,7 +159,7 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 			delete(md, KeyTokenizerGuess) // the real thing is stored
 			rep.Tokenizer = tokPath
 		} else if TokenizerFamily(det.Dims.Vocab) == FamilyBytes {
-			for k, v := range bytesTokenizerMetadata(det.Dims.Vocab) {
+			for k, v := range bytesTokenizerMetadata() {
 				md[k] = v
 			}
 			delete(md, KeyTokenizerGuess)

@@ -124,6 +124,9 @@ var ErrNoTokenizer = errors.New("the model file carries no tokenizer")
 func TokenizerFromMetadata(md format.Metadata) (tokenizer.Tokenizer, error) {
 	model, err := md.String(KeyTokModel)
 	if errors.Is(err, format.ErrMissingKey) || (err == nil && (model == TokModelNone || model == "no_vocab")) {
+		if kind, err := md.String(KeyTokBytes); err == nil && kind == tokenizer.KindBytes {
+			return tokenizer.NewBytes(), nil
+		}
 		return nil, ErrNoTokenizer
 	}
 	if err != nil {
@@ -168,14 +171,14 @@ func TokenizerMetadata(path string, vocab int) (format.Metadata, error) {
 // rwkv.cpp models): byte-level, token id = byte value.
 const FamilyBytes = "bytes"
 
-// bytesTokenizerMetadata stores the byte-level tokenizer, which needs no
-// file, padded to vocab rows.
-func bytesTokenizerMetadata(vocab int) format.Metadata {
-	v, _ := tokenizer.NewBytes().GGUFVocab()
-	v.PadTo(vocab)
-	return format.Metadata{
-		KeyTokModel:  format.String(v.Model),
-		KeyTokTokens: format.Strings(v.Tokens),
-		KeyTokTypes:  format.Int32s(v.TokenTypes),
-	}
+// KeyTokBytes records the byte-level tokenizer (value tokenizer.KindBytes).
+// It is rwkv-tools' own key, and the only one written for it: llama.cpp has
+// no byte-only vocabulary, and a tokenizer.ggml.model it does not know
+// would stop it from loading the file, which it runs without a vocabulary.
+const KeyTokBytes = "rwkvtools.tokenizer.bytes"
+
+// bytesTokenizerMetadata records the byte-level tokenizer, which needs no
+// file.
+func bytesTokenizerMetadata() format.Metadata {
+	return format.Metadata{KeyTokBytes: format.String(tokenizer.KindBytes)}
 }

@@ -5,9 +5,11 @@ import "fmt"
 // KindBytes is the byte-level tokenizer's kind.
 const KindBytes = "bytes"
 
-// GGUFModelBytes is tokenizer.ggml.model of a byte-level vocabulary. The
-// value is rwkv-tools' own (llama.cpp has no byte-only vocabulary); its
-// tokens are llama.cpp's byte-token spelling "<0xHH>", type Byte.
+// GGUFModelBytes is tokenizer.ggml.model of a byte-level vocabulary written
+// by GGUFVocab. The value is rwkv-tools' own (llama.cpp has no byte-only
+// vocabulary, and refuses a model it does not know), so convert does not
+// store it that way but with its own key (convert.KeyTokBytes); it is
+// accepted when read. Tokens use llama.cpp's byte spelling "<0xHH>".
 const GGUFModelBytes = "rwkv-bytes"
 
 // Bytes is the byte-level tokenizer of the tiny rwkv.cpp models (n_vocab
