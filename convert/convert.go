@@ -342,6 +342,8 @@ func planTensors(ck *source.Checkpoint, det Detection, pol Policy, rep *Report) 
 				ck.Path, t.Name, t.Shape, det.Variant, det.Dims.Layers)
 		}
 	}
+	// Non-float buffers the reader left out (pth.Options.SkipNonFloat).
+	dropped = append(dropped, ck.Skipped...)
 	if len(dropped) > 0 {
 		slices.Sort(dropped)
 		rep.Notes = append(rep.Notes, fmt.Sprintf("dropped %s: present in the checkpoint but never read by the model", strings.Join(dropped, ", ")))

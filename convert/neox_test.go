@@ -304,3 +304,47 @@ func TestSharedNeoXBin(t *testing.T) {
 		}
 	}
 }
+
+// TestNeoXTorchBuffers: a torch-made .bin in the layout older transformers
+// saved (testdata/hf/make_neox_buffers.py: bool attention.bias masks,
+// masked_bias, rotary_emb.inv_freq among f16 weights) converts, the
+// buffers listed as dropped and every weight copied; one bool tensor the
+// table does not know is refused by name.
+func TestNeoXTorchBuffers(t *testing.T) {
+	dir := testutil.Testdata("hf", "neox-buffers")
+	f, rep := convertOpen(t, dir, DTypeSource)
+	note := strings.Join(rep.Notes, "\n")
+	for l := 0; l < 2; l++ {
+		for _, b := range []string{"attention.bias", "attention.masked_bias", "attention.rotary_emb.inv_freq"} {
+			if !strings.Contains(note, "gpt_neox.layers."+itoa(l)+"."+b) {
+				t.Errorf("notes do not list layer %d's %s: %s", l, b, note)
+			}
+		}
+	}
+	in, err := OpenInput(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	for gguf, key := range map[string]string{
+		"blk.1.ffn_up.weight":      "gpt_neox.layers.1.mlp.dense_h_to_4h.weight",
+		"blk.0.ffn_down.bias":      "gpt_neox.layers.0.mlp.dense_4h_to_h.bias",
+		"token_embd.weight":        "gpt_neox.embed_in.weight",
+		"output.weight":            "embed_out.weight",
+		"output_norm.bias":         "gpt_neox.final_layer_norm.bias",
+		"blk.0.attn_output.weight": "gpt_neox.layers.0.attention.dense.weight",
+	} {
+		got, _ := f32Values(t, f, gguf)
+		want, err := readF32(in.Ckpt.Tensor(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s differs from %s", gguf, key)
+		}
+	}
+	_, err = Convert(context.Background(), testutil.Testdata("hf", "neox-unknown-bool"), filepath.Join(t.TempDir(), "out.gguf"), Options{})
+	if err == nil || !strings.Contains(err.Error(), `tensor "gpt_neox.layers.0.attention.sliding_mask" is bool`) {
+		t.Errorf("err = %v", err)
+	}
+}
