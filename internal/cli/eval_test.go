@@ -220,6 +220,94 @@ func TestEvalLambadaFull(t *testing.T) {
 	}
 }
 
+// TestEvalPPL: eval MODEL ppl scores every token after the first (no pad)
+// or every token (pad), and its numbers agree with ScoreText's definition.
+func TestEvalPPL(t *testing.T) {
+	model := tinyV4GGUF(t)
+	text := filepath.Join(t.TempDir(), "t.txt")
+	os.WriteFile(text, []byte("The quick brown fox jumps over the lazy dog. It was the best of times, it was the worst of times."), 0o644)
+	for _, c := range []struct {
+		pad    string
+		scored int
+	}{{"none", 21}, {"", 22}} {
+		out := &bytes.Buffer{}
+		err := runEval(context.Background(), &evalOptions{IO: &IO{Out: out, ErrOut: &bytes.Buffer{}}, Model: model, Tasks: []string{"ppl"},
+			Text: text, PadToken: c.pad, JSON: true, MaxTokens: 22, Quiet: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Tokens      int
+			Bytes       int
+			NLL         float64
+			Perplexity  float64
+			BitsPerByte float64 `json:"bits_per_byte"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Tokens != c.scored || math.Abs(got.Perplexity-math.Exp(got.NLL/float64(got.Tokens))) > 1e-9*got.Perplexity ||
+			math.Abs(got.BitsPerByte-got.NLL/math.Ln2/float64(got.Bytes)) > 1e-12 {
+			t.Errorf("pad %q: %+v", c.pad, got)
+		}
+	}
+}
+
+func TestEvalErrors(t *testing.T) {
+	model := tinyV4GGUF(t)
+	data := testutil.Shared(t, "data")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", model, "nosuchtask", "--data-dir", data}, `unknown task "nosuchtask"`},
+		{[]string{"eval", model, "lambada", "--data-dir", t.TempDir()}, "rwkv-tools data fetch lambada_openai"},
+		{[]string{"eval", model, "lambada", "--data-dir", data, "--protocol", "v9"}, "unknown protocol"},
+		{[]string{"eval", model, "lambada", "--data-dir", data, "--pad-token", "99999999"}, "--pad-token"},
+		{[]string{"eval", model, "lambada", "--data-dir", data, "--log-samples"}, "--log-samples needs --output"},
+		{[]string{"eval", model, "ppl"}, "needs --text"},
+		{[]string{"eval", model, "lambada", "--data-dir", data, "-o", model}, "is a file"},
+	}
+	for _, c := range cases {
+		_, errOut, code := run(t, c.args...)
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want it to mention %q", c.args[2:], code, errOut, c.want)
+		}
+	}
+}
+
+// TestEvalCancelled: an interrupted eval returns the context's error (exit
+// code 130 in Main) and writes no results or samples.
+func TestEvalCancelled(t *testing.T) {
+	model := tinyV4GGUF(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := filepath.Join(t.TempDir(), "out")
+	n := 0
+	opts := &evalOptions{IO: &IO{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Model: model, Tasks: []string{"lambada"},
+		DataDir: testutil.Shared(t, "data"), Limit: 200, Threads: 2, Output: dir, LogSamples: true, BootstrapIters: 10}
+	// Cancel once scoring is under way: the progress writer sees it.
+	opts.IO.ErrOut = writerFunc(func(p []byte) (int, error) {
+		if n++; n == 1 {
+			cancel()
+		}
+		return len(p), nil
+	})
+	old := progressInterval
+	progressInterval = 0
+	defer func() { progressInterval = old }()
+	err := runEval(ctx, opts)
+	if err != context.Canceled {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("interrupted eval left %v", ents)
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // TestEvalLambadaTrained: full LAMBADA on the trained RWKV-4 reference
 // (shared/reference/trained, C128 L6) against the PyTorch run recorded in
 // its metrics.json (rwkv_lambada: pad 187, separate encoding). Measured:
