@@ -249,7 +249,7 @@ type evalRun struct {
 	Skipped []string
 }
 
-func runEval(ctx context.Context, opts *evalOptions) error {
+func runEval(ctx context.Context, opts *evalOptions) (err error) {
 	if len(opts.Tasks) == 1 && opts.Tasks[0] == "ppl" {
 		if opts.Shard != "" {
 			return fmt.Errorf("--shard splits the documents of tasks; eval MODEL ppl scores one text")
@@ -269,8 +269,18 @@ func runEval(ctx context.Context, opts *evalOptions) error {
 		return err
 	}
 	if opts.Output != "" {
+		_, statErr := os.Stat(opts.Output)
 		if err := checkEvalOutputDir(opts); err != nil {
 			return err
+		}
+		if os.IsNotExist(statErr) {
+			// We created the directory: a failed or interrupted run takes
+			// it away again (Remove only removes it while empty).
+			defer func() {
+				if err != nil {
+					os.Remove(opts.Output)
+				}
+			}()
 		}
 	}
 	r, err := evaluateTasks(ctx, opts)
