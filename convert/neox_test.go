@@ -348,3 +348,21 @@ func TestNeoXTorchBuffers(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestNeoXSafetensorsBoolBuffer: safetensors converted from an older .bin
+// carry the bool attention.bias masks too; they are skipped by name, an
+// unknown BOOL tensor is refused.
+func TestNeoXSafetensorsBoolBuffer(t *testing.T) {
+	mask := stTensor{"gpt_neox.layers.1.attention.bias", "BOOL", []int64{1, 1, 4, 4}, make([]byte, 16)}
+	dir := writeNeoX(t, nil, append(neoxTensors(nil), mask), 1)
+	_, rep := convertOpen(t, dir, DTypeF32)
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "gpt_neox.layers.1.attention.bias") {
+		t.Errorf("notes %q do not list the skipped mask", rep.Notes)
+	}
+	mask.name = "gpt_neox.layers.1.attention.window"
+	dir = writeNeoX(t, nil, append(neoxTensors(nil), mask), 1)
+	_, err := Convert(context.Background(), dir, filepath.Join(t.TempDir(), "out.gguf"), Options{})
+	if err == nil || !strings.Contains(err.Error(), `"gpt_neox.layers.1.attention.window": dtype "BOOL" is not supported`) {
+		t.Errorf("err = %v", err)
+	}
+}

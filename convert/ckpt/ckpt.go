@@ -63,8 +63,9 @@ func Detect(head []byte) (f source.Format, ok bool) {
 // the checkpoint when done; its tensors alias the mapped file.
 func Open(path string) (*source.Checkpoint, error) { return OpenWith(path, pth.Options{}) }
 
-// OpenWith is Open with the options of the PyTorch reader (the only
-// container that holds the non-float buffers they concern).
+// OpenWith is Open with the PyTorch reader's options; SkipNonFloat applies
+// to safetensors files too (converted from the same .bin files, they carry
+// the same buffers).
 func OpenWith(path string, opts pth.Options) (*source.Checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -85,7 +86,7 @@ func OpenWith(path string, opts pth.Options) (*source.Checkpoint, error) {
 	case source.PyTorch, source.PyTorchLegacy:
 		return pth.OpenWith(path, opts)
 	case source.Safetensors:
-		return safetensors.Open(path)
+		return safetensors.OpenWith(path, safetensors.Options{SkipNonFloat: opts.SkipNonFloat})
 	default:
 		return rwkvcpp.Open(path)
 	}

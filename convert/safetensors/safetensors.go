@@ -43,6 +43,26 @@ type FormatError = source.FormatError
 // Open maps the file at path and reads it. Close the checkpoint when done.
 func Open(path string) (*source.Checkpoint, error) { return source.OpenMapped(path, OpenBytes) }
 
+// Options tune reading; the zero value refuses every non-float tensor.
+type Options struct {
+	// SkipNonFloat says which non-float tensors (the bool masks and int
+	// buffers of files converted from older Hugging Face .bin files) may be
+	// left out, by name; their bytes must still tile the buffer. Skipped
+	// names are listed in Checkpoint.Skipped.
+	SkipNonFloat func(name string) bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(path string, opts Options) (*source.Checkpoint, error) {
+	return source.OpenMapped(path, func(b []byte, name string) (*source.Checkpoint, error) {
+		return OpenBytesWith(b, name, opts)
+	})
+}
+
+// otherDTypes are the element sizes of the non-float dtypes a file may
+// hold; such a tensor is only ever skipped (Options.SkipNonFloat).
+var otherDTypes = map[string]int{"BOOL": 1, "U8": 1, "I8": 1, "I16": 2, "U16": 2, "I32": 4, "U32": 4, "I64": 8, "U64": 8, "F64": 8}
+
 // dtypes maps the safetensors dtype names we read. Others (F64, I64, U8,
 // BOOL, F8_*, ...) are refused by name.
 var dtypes = map[string]quant.DType{"F32": quant.F32, "F16": quant.F16, "BF16": quant.BF16}
@@ -57,11 +77,17 @@ type span struct {
 	name       string
 	begin, end int64
 	t          *source.Tensor
+	skipped    bool // a non-float tensor left out (Options.SkipNonFloat)
 }
 
 // OpenBytes reads a safetensors file held in memory; name is used in errors
 // and as Checkpoint.Path. The tensors alias b.
 func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
+	return OpenBytesWith(b, name, Options{})
+}
+
+// OpenBytesWith is OpenBytes with options.
+func OpenBytesWith(b []byte, name string, opts Options) (*source.Checkpoint, error) {
 	errf := func(off int64, format string, args ...any) error {
 		return &FormatError{Path: name, Off: off, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -127,7 +153,11 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 			}
 			return nil, errf(8+dec.InputOffset(), "tensor %s: header JSON: %v", source.Quote(key), err)
 		}
-		s, err := makeSpan(key, &e)
+		skip := false
+		if e.DType != nil && opts.SkipNonFloat != nil && opts.SkipNonFloat(key) {
+			_, skip = otherDTypes[*e.DType]
+		}
+		s, err := makeSpan(key, &e, skip)
 		if err != nil {
 			return nil, errf(8+dec.InputOffset(), "%v", err)
 		}
@@ -161,6 +191,10 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 			return nil, errf(base+s.begin, "tensor %s: data_offsets [%d, %d] run past the end of the data (%d bytes)", source.Quote(s.name), s.begin, s.end, len(buf))
 		}
 		pos = s.end
+		if s.skipped {
+			ck.Skipped = append(ck.Skipped, s.name)
+			continue
+		}
 		t := s.t
 		t.Storage = buf[s.begin:s.end:s.end]
 		t.FileOffset = base + s.begin
@@ -177,11 +211,15 @@ func OpenBytes(b []byte, name string) (*source.Checkpoint, error) {
 
 // makeSpan checks one header entry: known dtype, sane shape, and a byte
 // range whose length is exactly numel·elemsize.
-func makeSpan(name string, e *entry) (span, error) {
+func makeSpan(name string, e *entry, skip bool) (span, error) {
 	if e.DType == nil || e.Shape == nil || e.DataOffsets == nil {
 		return span{}, fmt.Errorf("tensor %s: entry needs dtype, shape and data_offsets", source.Quote(name))
 	}
 	dt, ok := dtypes[*e.DType]
+	elem := int64(dt.BlockBytes())
+	if skip {
+		elem, ok = int64(otherDTypes[*e.DType]), true
+	}
 	if !ok {
 		return span{}, fmt.Errorf("tensor %s: dtype %s is not supported (F32, F16 and BF16 are)", source.Quote(name), source.Quote(*e.DType))
 	}
@@ -208,13 +246,13 @@ func makeSpan(name string, e *entry) (span, error) {
 		}
 		numel = lo
 	}
-	size := numel * uint64(dt.BlockBytes())
+	size := numel * uint64(elem)
 	if uint64(end-begin) != size {
-		return span{}, fmt.Errorf("tensor %s: data_offsets [%d, %d] hold %d bytes, but %s %v needs %d", source.Quote(name), begin, end, end-begin, dt, shape, size)
+		return span{}, fmt.Errorf("tensor %s: data_offsets [%d, %d] hold %d bytes, but %s %v needs %d", source.Quote(name), begin, end, end-begin, *e.DType, shape, size)
 	}
 	t := &source.Tensor{Name: name, DType: dt, Shape: slices.Clone(shape), FileOffset: -1}
 	if len(t.Shape) == 0 {
 		t.Shape = []int64{} // a scalar
 	}
-	return span{name: name, begin: begin, end: end, t: t}, nil
+	return span{name: name, begin: begin, end: end, t: t, skipped: skip}, nil
 }

@@ -163,3 +163,30 @@ func TestTruncations(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipNonFloat: a BOOL tensor is left out only when the options name
+// it (its bytes still tile the buffer); otherwise it is refused by name.
+func TestSkipNonFloat(t *testing.T) {
+	hdr := `{"mask":{"dtype":"BOOL","shape":[2,2],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(hdr)))
+	b = append(b, hdr...)
+	b = append(b, 1, 0, 1, 1, 0, 0, 128, 63)
+	if _, err := OpenBytes(b, "m.safetensors"); err == nil || !strings.Contains(err.Error(), `dtype "BOOL" is not supported`) {
+		t.Errorf("no options: err = %v", err)
+	}
+	ck, err := OpenBytesWith(b, "m.safetensors", Options{SkipNonFloat: func(n string) bool { return n == "mask" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ck.Tensors) != 1 || ck.Tensors[0].Name != "w" || len(ck.Skipped) != 1 || ck.Skipped[0] != "mask" {
+		t.Errorf("tensors %d, skipped %v", len(ck.Tensors), ck.Skipped)
+	}
+	// A skipped tensor's byte range is still checked.
+	bad := strings.Replace(hdr, "[0,4]", "[0,3]", 1)
+	bb := binary.LittleEndian.AppendUint64(nil, uint64(len(bad)))
+	bb = append(bb, bad...)
+	bb = append(bb, 1, 0, 1, 1, 0, 0, 128, 63)
+	if _, err := OpenBytesWith(bb, "m.safetensors", Options{SkipNonFloat: func(string) bool { return true }}); err == nil {
+		t.Error("a skipped tensor with a wrong byte range was accepted")
+	}
+}
