@@ -235,9 +235,13 @@ func (m *gptneox) forward(s *scratchNeoX, st *State, tokens []int, out []float32
 		normRowsEps(h, x, Ly.ln2w, Ly.ln2b, C, m.eps)
 		m.pool.MatMul(f, Ly.up, h, T)
 		addBias(f, Ly.upB)
-		for i, z := range f {
-			f[i] = gelu(z)
-		}
+		// GELU (float64 erf) costs about as much as a projection at short
+		// context: split it over the threads (elementwise, so exact).
+		m.split(len(f), int64(len(f))*16, func(i0, i1 int) {
+			for i, z := range f[i0:i1] {
+				f[i0+i] = gelu(z)
+			}
+		})
 		m.pool.MatMul(o, Ly.down, f, T)
 		addBias(o, Ly.downB)
 		if m.parallel {
