@@ -61,7 +61,9 @@ type Model struct {
 }
 
 // IsModel reports whether path is given in the Hugging Face way: a
-// folder, an *.index.json, or a weights file with config.json beside it.
+// folder, an *.index.json, or a weights file with a transformers
+// config.json (one that names a model_type) beside it. A checkpoint beside
+// some other config.json stays a plain checkpoint.
 func IsModel(path string) bool {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -70,8 +72,8 @@ func IsModel(path string) bool {
 	if st.IsDir() || strings.HasSuffix(path, ".index.json") {
 		return true
 	}
-	c, err := os.Stat(filepath.Join(filepath.Dir(path), ConfigFile))
-	return err == nil && c.Mode().IsRegular()
+	c, err := ReadConfig(filepath.Join(filepath.Dir(path), ConfigFile))
+	return err == nil && c.Has("model_type")
 }
 
 // shardName matches transformers' shard files, e.g.

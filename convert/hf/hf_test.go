@@ -57,8 +57,12 @@ func TestIsModel(t *testing.T) {
 	if !IsModel(dir) {
 		t.Error("a folder is not a model")
 	}
-	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{}`), 0o644)
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"lr": 0.1}`), 0o644)
+	if IsModel(w) {
+		t.Error("a file beside a config.json without model_type is a model")
+	}
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"model_type": "rwkv"}`), 0o644)
 	if !IsModel(w) {
-		t.Error("a file with config.json beside it is not a model")
+		t.Error("a file with a transformers config.json beside it is not a model")
 	}
 }
