@@ -133,6 +133,11 @@ func Convert(ctx context.Context, in, out string, opts Options) (*Report, error)
 		return nil, err
 	}
 	md := metadata(det, ck, filepath.Base(filepath.Clean(in)), sum, plan)
+	if input.HF != nil {
+		// The model's name is its folder's ("pythia-1.4b"), whatever file
+		// of it was given; no extension to trim.
+		md["general.name"] = format.String(filepath.Base(filepath.Clean(input.HF.Dir)))
+	}
 	if !opts.NoTokenizer {
 		tokPath, note := opts.Tokenizer, ""
 		if tokPath == "" && input.HF != nil && input.HF.Tokenizer != "" {

@@ -76,6 +76,14 @@ func TestHFRWKV4MatchesPth(t *testing.T) {
 		t.Run(filepath.Base(c.in), func(t *testing.T) {
 			got, rep := convertTo(t, c.in, c.dt)
 			sameTensors(t, want, got)
+			f, err := format.Open(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if name, _ := f.Metadata.String("general.name"); name != "hf-rwkv4" {
+				t.Errorf("general.name %q, want the folder's name", name)
+			}
 			if !strings.Contains(rep.Detection.Variant, "RwkvForCausalLM") {
 				t.Errorf("variant %q", rep.Detection.Variant)
 			}
