@@ -166,20 +166,19 @@ func TestEvalCheckScoring(t *testing.T) {
 // v4 reference model (RWKV_TOOLS_EVAL_UPDATE=1 rewrites it).
 var ciResultsFile = filepath.Join("..", "..", "testdata", "eval", "tiny-v4-ci.json")
 
-// ciTasks run in full in CI: LAMBADA (all 5153 documents) and two
-// multiple-choice tasks small enough for CI time (the whole paper set takes
-// about 7 CPU-minutes on the tiny model, mostly the log-softmax over 50277
-// logits per scored position).
-var ciTasks = []string{"lambada_openai", "copa", "openbookqa"}
+// ciTasks run in full in CI: every task with data in ../shared (about 4
+// minutes with 2 threads on the tiny model, mostly the log-softmax over
+// 50277 logits per scored position).
+var ciTasks = []string{"lambada_openai", "piqa", "winogrande", "arc_easy", "arc_challenge", "openbookqa", "copa", "boolq", "headqa_en"}
 
-// TestEvalLambadaFull runs ciTasks in full on the tiny v4 reference model
+// TestEvalFullTiny runs ciTasks in full on the tiny v4 reference model
 // and compares the results with the committed file (values to 1e-6
 // relative: kernel sets round differently, e.g. avx2 and avx512 tiles move
 // LAMBADA's ppl by 7e-9 relative). It is CI's eval step
 // (RWKV_TOOLS_EVAL_FULL=1); plain `go test` skips it to stay fast.
-func TestEvalLambadaFull(t *testing.T) {
+func TestEvalFullTiny(t *testing.T) {
 	if os.Getenv("RWKV_TOOLS_EVAL_FULL") != "1" {
-		t.Skip("set RWKV_TOOLS_EVAL_FULL=1 (CI's eval step) to run the full LAMBADA comparison")
+		t.Skip("set RWKV_TOOLS_EVAL_FULL=1 (CI's eval step) to run every task in full")
 	}
 	model := tinyV4GGUF(t)
 	dir := t.TempDir()
