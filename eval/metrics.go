@@ -3,6 +3,8 @@ package eval
 import (
 	"math"
 	"unicode/utf8"
+
+	"github.com/rwkv-tools/rwkv-tools/internal/pyrandom"
 )
 
 // Mean is the harness' mean: sum(arr)/len(arr), summed in order in
@@ -56,10 +58,10 @@ func BootstrapStderr(f func([]float64) float64, xs []float64, iters int, stop fu
 		if stop != nil && stop() {
 			return math.NaN()
 		}
-		rnd := newPyRandom(uint64(k))
+		rnd := pyrandom.New(uint64(k))
 		for range chunk {
 			for i := range sample {
-				sample[i] = xs[rnd.choiceIndex(len(xs))]
+				sample[i] = xs[rnd.ChoiceIndex(len(xs))]
 			}
 			reps = append(reps, f(sample))
 		}
