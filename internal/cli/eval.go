@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
@@ -229,19 +227,6 @@ func loadEvalModel(path, tokFlag string, threads int) (*loadedModel, error) {
 	return &loadedModel{m: m, close: f.Close, tok: tok, arch: m.Config().Arch}, nil
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // evalRun is what runEval computed, for the printers and tests.
 type evalRun struct {
 	File    *eval.ResultsFile
@@ -336,7 +321,7 @@ func evaluateTasks(ctx context.Context, opts *evalOptions) (*evalRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(opts.Model)
+	sum, _, err := sha256File(opts.Model)
 	if err != nil {
 		return nil, err
 	}
