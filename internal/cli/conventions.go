@@ -102,6 +102,11 @@ func checkOutputsStdout(inputs []string, outs ...outputFlag) error {
 // checkOutputPath refuses an output path that cannot be written before the
 // work starts (instead of failing at the final rename, naming a temp file).
 func checkOutputPath(o outputFlag) error {
+	// "-o --help" binds "--help" as the value: refuse names that look like
+	// a flag rather than create a file called --help.
+	if strings.HasPrefix(o.Path, "-") && o.Path != "-" {
+		return fmt.Errorf("%s %s looks like a flag, so the output name is probably missing; to write a file of that name, give it as ./%s", o.Flag, o.Path, o.Path)
+	}
 	if st, err := os.Stat(o.Path); err == nil {
 		if st.IsDir() {
 			return fmt.Errorf("%s %s is a directory; give a file name, e.g. %s", o.Flag, o.Path, filepath.Join(o.Path, "out"))

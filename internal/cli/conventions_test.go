@@ -76,6 +76,7 @@ func TestOutputGuard(t *testing.T) {
 		{"convert -o DIR", []string{"convert", ckpt, "-o", sub}, sub + " is a directory"},
 		{"convert -o missing/dir", []string{"convert", ckpt, "-o", missing}, "does not exist"},
 		{"convert -o CKPT", []string{"convert", ckpt, "-o", ckpt}, "is the input file"},
+		{"convert -o --help", []string{"convert", ckpt, "-o", "--help"}, "looks like a flag"},
 		{"convert MODEL.gguf", []string{"convert", model}, "already a GGUF model file"},
 		{"convert --tokenizer X -o X", []string{"convert", ckpt, "--tokenizer", model, "-o", model}, "is the input file"},
 	} {
