@@ -64,11 +64,14 @@ func (m *base) loadGlobals(ld *loader) {
 // embed writes LN(emb[token]; ln0) into x's rows.
 func (m *base) embed(x []float32, tokens []int) {
 	C := m.cfg.Embd
-	for t, tok := range tokens {
-		row := x[t*C : (t+1)*C]
-		m.emb.Row(tok, row)
-		layerNorm(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
-	}
+	ln := m.ew().LayerNorm
+	m.rows(len(tokens), int64(C)*8, func(t0, t1 int) {
+		for t := t0; t < t1; t++ {
+			row := x[t*C : (t+1)*C]
+			m.emb.Row(tokens[t], row)
+			ln(row, row, m.ln0w, m.ln0b, arch.LayerNormEps)
+		}
+	})
 }
 
 // logits applies the output norm and head to the T rows of x whose logits
@@ -82,32 +85,30 @@ func (m *base) logits(out, x, buf []float32, T int, lastOnly bool) {
 	}
 	n := T - t0
 	xo := buf[:n*C]
-	normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB, C)
+	m.normRows(xo, x[t0*C:], m.lnOutW, m.lnOutB)
 	m.pool.MatMul(out[:n*m.cfg.Vocab], m.head, xo, n)
 }
 
 // addProjection adds W·in to x's T rows, with buf holding W·in.
 func (m *base) addProjection(x, buf []float32, W kernels.Matrix, in []float32, T int) {
 	m.pool.MatMul(buf, W, in, T)
-	for i := range x {
-		x[i] += buf[i]
-	}
+	add := m.ew().Add
+	m.span(len(x), 1, func(i0, i1 int) { add(x[i0:i1], buf[i0:i1]) })
 }
 
 // channelMix finishes RWKV-4/5/6 channel mixing once xk and xr hold the
 // token-shifted inputs: x += σ(R·xr) ⊙ V·relu²(K·xk), with fk, v and r as
-// scratch.
+// scratch (r ends up holding σ(R·xr)).
 func (m *base) channelMix(x, xk, xr, fk, v, r []float32, key, value, receptance kernels.Matrix, T int) {
+	ew := m.ew()
 	m.pool.MatMul(fk, key, xk, T)
-	for i, z := range fk {
-		z = max(z, 0)
-		fk[i] = z * z // relu²
-	}
+	m.span(len(fk), 2, func(i0, i1 int) { ew.ReluSquare(fk[i0:i1]) })
 	m.pool.MatMul(v, value, fk, T)
 	m.pool.MatMul(r, receptance, xr, T)
-	for i := range x {
-		x[i] += sigmoid(r[i]) * v[i]
-	}
+	m.span(len(x), 24, func(i0, i1 int) {
+		ew.Sigmoid(r[i0:i1], r[i0:i1])
+		ew.AddMul(x[i0:i1], r[i0:i1], v[i0:i1])
+	})
 }
 
 // loader reads a model's tensors, keeping the first error.

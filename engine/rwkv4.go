@@ -129,66 +129,26 @@ func (m *rwkv4) forward(s *scratch4, st *State, tokens []int, out []float32, las
 
 		// Time mixing. Token shift uses the previous token's LN output.
 		xa, xk, xv, xr := s.xa[:T*C], s.xk[:T*C], s.xv[:T*C], s.xr[:T*C]
-		normRows(xa, x, L.ln1w, L.ln1b, C)
-		tokenShift(attX, xa, C, mixTarget{xk, L.muK}, mixTarget{xv, L.muV}, mixTarget{xr, L.muR})
+		m.normRows(xa, x, L.ln1w, L.ln1b)
+		m.tokenShift(attX, xa, false, mixTarget{xk, L.muK}, mixTarget{xv, L.muV}, mixTarget{xr, L.muR})
 		k, v, r, y := s.k[:T*C], s.v[:T*C], s.r[:T*C], s.y[:T*C]
 		m.pool.MatMul(k, L.key, xk, T)
 		m.pool.MatMul(v, L.value, xv, T)
 		m.pool.MatMul(r, L.receptance, xr, T)
 		// WKV: the numerically stable recurrence of §4.2, sequential in t,
 		// independent per channel (so channels are split across threads).
-		m.pool.Parallel(C, int64(T*C)*64, func(c0, c1 int) {
-			wkv4(L, aa, bb, pp, k, v, r, y, T, C, c0, c1)
-		})
+		wkv := &kernels.WKV4Args{A: aa, B: bb, P: pp, First: L.first, Decay: L.decay, K: k, V: v, R: r, Y: y, T: T, C: C}
+		scan := m.ew().WKV4
+		m.span(C, int64(T)*64, func(c0, c1 int) { scan(wkv, c0, c1) })
 		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 
 		// Channel mixing.
 		xf := xa // LN(x; ln2), reusing the buffer
-		normRows(xf, x, L.ln2w, L.ln2b, C)
-		tokenShift(ffnX, xf, C, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
+		m.normRows(xf, x, L.ln2w, L.ln2b)
+		m.tokenShift(ffnX, xf, false, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
 		m.channelMix(x, xk, xr, s.fk[:T*F], v, r, L.fkey, L.fval, L.freceptance, T)
 	}
 	if out != nil {
 		m.logits(out, x, s.xa, T, lastOnly)
 	}
-}
-
-// wkv4 runs the RWKV-4 WKV of channels [c0, c1) over T tokens. Of the two
-// exponentials of each max-shifted pair one is exp(0) = 1 exactly, so only
-// the other is computed: the same bits as evaluating both, at half the
-// cost.
-func wkv4(L *rwkv4Layer, aa, bb, pp, k, v, r, y []float32, T, C, c0, c1 int) {
-	for c := c0; c < c1; c++ {
-		a, b, p := aa[c], bb[c], pp[c]
-		first, decay := L.first[c], L.decay[c]
-		for t := 0; t < T; t++ {
-			kk, vv := k[t*C+c], v[t*C+c]
-			ww := first + kk
-			e1, e2 := expPair(p, ww)
-			wkv := (e1*a + e2*vv) / (e1*b + e2)
-			ww = p + decay
-			q := max(ww, kk)
-			e1, e2 = expPair(ww, kk)
-			a = e1*a + e2*vv
-			b = e1*b + e2
-			p = q
-			y[t*C+c] = sigmoid(r[t*C+c]) * wkv
-		}
-		aa[c], bb[c], pp[c] = a, b, p
-	}
-}
-
-// expPair returns exp(x − q) and exp(z − q) for q = max(x, z), computing
-// only the exponential that is not exp(0).
-func expPair(x, z float32) (ex, ez float32) {
-	q := max(x, z)
-	switch {
-	case q == x && q == z:
-		return 1, 1
-	case q == x:
-		return 1, exp32(z - q)
-	case q == z:
-		return exp32(x - q), 1
-	}
-	return exp32(x - q), exp32(z - q) // NaN
 }

@@ -233,12 +233,12 @@ func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, las
 		attX, ffnX, S := wkvLayer(st, l, C, N)
 
 		// Time mixing.
-		normRows(xa, x, L.ln1w, L.ln1b, C)
+		m.normRows(xa, x, L.ln1w, L.ln1b)
 		targets := []mixTarget{{xk, L.muK}, {xv, L.muV}, {xr, L.muR}}
 		if m.gate {
 			targets = append(targets, mixTarget{xg, L.muG})
 		}
-		tokenShift(attX, xa, C, targets...)
+		m.tokenShift(attX, xa, false, targets...)
 		m.pool.MatMul(r, L.receptance, xr, T)
 		m.pool.MatMul(k, L.key, xk, T)
 		m.pool.MatMul(v, L.value, xv, T)
@@ -254,8 +254,8 @@ func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, las
 		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 
 		// Channel mixing (as RWKV-4).
-		normRows(xa, x, L.ln2w, L.ln2b, C)
-		tokenShift(ffnX, xa, C, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
+		m.normRows(xa, x, L.ln2w, L.ln2b)
+		m.tokenShift(ffnX, xa, false, mixTarget{xk, L.fmuK}, mixTarget{xr, L.fmuR})
 		m.channelMix(x, xk, xr, s.fk[:T*F], v, r, L.fkey, L.fval, L.freceptance, T)
 	}
 	if out != nil {

@@ -195,7 +195,7 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 
 		// Data-dependent token shift: dx = x_prev − x, xxx = x + dx·μ'_x,
 		// then five LoRA offsets m_s = W2[s]·tanh(W1·xxx)[s].
-		normRows(xa, x, L.ln1w, L.ln1b, C)
+		m.normRows(xa, x, L.ln1w, L.ln1b)
 		for t := 0; t < T; t++ {
 			cur := xa[t*C : (t+1)*C]
 			p := attX
@@ -249,8 +249,8 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 
 		// Channel mixing: lerps on the previous token, σ(receptance) gate.
-		normRows(xa, x, L.ln2w, L.ln2b, C)
-		lerpShift(ffnX, xa, C, mixTarget{xk, L.fk}, mixTarget{xr, L.fr})
+		m.normRows(xa, x, L.ln2w, L.ln2b)
+		m.tokenShift(ffnX, xa, true, mixTarget{xk, L.fk}, mixTarget{xr, L.fr})
 		m.channelMix(x, xk, xr, s.fk[:T*F], v, r, L.fkey, L.fval, L.freceptance, T)
 		if m.rescale > 0 && (l+1)%m.rescale == 0 {
 			// llama.cpp's rwkv6 graph: ggml_scale(cur, 0.5) after the block.

@@ -137,27 +137,6 @@ func (m *rwkv7) newScratch() *scratch7 {
 	}
 }
 
-// lerpShift writes dst = x + (x_prev − x)·μ' for every target (μ' the
-// weight on the previous token, the v6/v7 convention) and stores the last
-// row of xs in prev.
-func lerpShift(prev, xs []float32, C int, targets ...mixTarget) {
-	T := len(xs) / C
-	for t := 0; t < T; t++ {
-		cur := xs[t*C : (t+1)*C]
-		p := prev
-		if t > 0 {
-			p = xs[(t-1)*C : t*C]
-		}
-		for _, m := range targets {
-			dst := m.dst[t*C : (t+1)*C]
-			for c, mu := range m.mu[:C] {
-				dst[c] = cur[c] + (p[c]-cur[c])*mu
-			}
-		}
-	}
-	copy(prev, xs[(T-1)*C:T*C])
-}
-
 // lora computes dst[t] = B·f(A·x[t]) for T rows, f applied elementwise
 // (nil: identity), using tmp for the [T][rank] middle.
 func (m *rwkv7) lora(dst []float32, A, B kernels.Matrix, x []float32, T int, tmp []float32, f func(float32) float32) {
@@ -188,8 +167,8 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 		attX, ffnX, S := wkvLayer(st, l, C, N)
 
 		// Time mixing.
-		normRows(xa, x, L.ln1w, L.ln1b, C)
-		lerpShift(attX, xa, C, mixTarget{mr, L.xr}, mixTarget{mw, L.xw}, mixTarget{mk, L.xk},
+		m.normRows(xa, x, L.ln1w, L.ln1b)
+		m.tokenShift(attX, xa, true, mixTarget{mr, L.xr}, mixTarget{mw, L.xw}, mixTarget{mk, L.xk},
 			mixTarget{mv, L.xv}, mixTarget{ma, L.xa}, mixTarget{mg, L.xg})
 		m.pool.MatMul(r, L.receptance, mr, T)
 		m.pool.MatMul(k, L.key, mk, T)
@@ -241,8 +220,8 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 		m.addProjection(x, r, L.output, y, T) // reuse r as the output buffer
 
 		// Channel mixing (no receptance in v7).
-		normRows(xa, x, L.ln2w, L.ln2b, C)
-		lerpShift(ffnX, xa, C, mixTarget{mk, L.fxk})
+		m.normRows(xa, x, L.ln2w, L.ln2b)
+		m.tokenShift(ffnX, xa, true, mixTarget{mk, L.fxk})
 		fk := s.fk[:T*F]
 		m.pool.MatMul(fk, L.fkey, mk, T)
 		for i, z := range fk {

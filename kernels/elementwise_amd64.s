@@ -1,0 +1,391 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Element-wise kernels of the avx512 set, 16 float32 lanes per zmm. Each
+// computes the operations of its pure-Go twin in elementwise.go in the same
+// order, with separate multiplies and adds (no FMA), so the bits are the
+// same; the Go wrappers run whole 16-element groups here and the tail in Go.
+//
+// Constants (expTable, broadcast by EXPCONST): Z20 hi clamp, Z21 lo clamp,
+// Z22 log2(e), Z23 ln2 high part, Z24 ln2 low part, Z25-Z30 the polynomial
+// P0..P5, Z31 1.0, Z19 the sign bit.
+
+#define EXPCONST(tab) \
+	VBROADCASTSS 0(tab), Z20; \
+	VBROADCASTSS 4(tab), Z21; \
+	VBROADCASTSS 8(tab), Z22; \
+	VBROADCASTSS 12(tab), Z23; \
+	VBROADCASTSS 16(tab), Z24; \
+	VBROADCASTSS 20(tab), Z25; \
+	VBROADCASTSS 24(tab), Z26; \
+	VBROADCASTSS 28(tab), Z27; \
+	VBROADCASTSS 32(tab), Z28; \
+	VBROADCASTSS 36(tab), Z29; \
+	VBROADCASTSS 40(tab), Z30; \
+	VBROADCASTSS 44(tab), Z31; \
+	VBROADCASTSS 48(tab), Z19
+
+// EXP16: R = expF32(X); clobbers N, T, U and K1. X is kept.
+#define EXP16(X, R, N, T, U) \
+	VMINPS      Z20, X, R; \
+	VMAXPS      Z21, R, R; \
+	VMULPS      Z22, R, N; \
+	VRNDSCALEPS $0, N, N; \
+	VMULPS      Z23, N, T; \
+	VSUBPS      T, R, R; \
+	VMULPS      Z24, N, T; \
+	VSUBPS      T, R, R; \
+	VMULPS      Z25, R, T; \
+	VADDPS      Z26, T, T; \
+	VMULPS      R, T, T; \
+	VADDPS      Z27, T, T; \
+	VMULPS      R, T, T; \
+	VADDPS      Z28, T, T; \
+	VMULPS      R, T, T; \
+	VADDPS      Z29, T, T; \
+	VMULPS      R, T, T; \
+	VADDPS      Z30, T, T; \
+	VMULPS      R, R, U; \
+	VMULPS      U, T, T; \
+	VADDPS      R, T, T; \
+	VADDPS      Z31, T, T; \
+	VSCALEFPS   N, T, R; \
+	VCMPPS      $3, X, X, K1; \
+	VMOVAPS     X, K1, R
+
+// SIG16: R = 1/(1 + expF32(−X)); clobbers N, T, U, V and K1.
+#define SIG16(X, R, N, T, U, V) \
+	VPXORD Z19, X, V; \
+	EXP16(V, R, N, T, U); \
+	VADDPS Z31, R, R; \
+	VDIVPS R, Z31, R
+
+// func expAVX512(dst, x *float32, n16 int, tab *float32)
+TEXT ·expAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n16+16(FP), CX
+	MOVQ tab+24(FP), AX
+	EXPCONST(AX)
+	TESTQ CX, CX
+	JZ   expdone
+exploop:
+	VMOVUPS (SI), Z0
+	EXP16(Z0, Z1, Z2, Z3, Z4)
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  exploop
+expdone:
+	VZEROUPPER
+	RET
+
+// func sigmoidAVX512(dst, x *float32, n16 int, tab *float32)
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n16+16(FP), CX
+	MOVQ tab+24(FP), AX
+	EXPCONST(AX)
+	TESTQ CX, CX
+	JZ   sigdone
+sigloop:
+	VMOVUPS (SI), Z0
+	SIG16(Z0, Z1, Z2, Z3, Z4, Z5)
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  sigloop
+sigdone:
+	VZEROUPPER
+	RET
+
+// func wkv4AVX512(f *wkv4Frame)
+// Frame: a 0, b 8, p 16, first 24, decay 32, k 40, v 48, r 56, y 64 (all
+// at channel c0), T 72, stride (bytes per token row) 80, n16 88, tab 96.
+// Registers: Z0 a, Z1 b, Z2 p, Z3 first, Z4 decay, Z5 k, Z6 v, Z7 ww,
+// Z8 q, Z9 e1, Z10 e2, Z11-Z13 and Z18 exp scratch, Z15-Z17 temporaries.
+TEXT ·wkv4AVX512(SB), NOSPLIT, $0-8
+	MOVQ f+0(FP), DI
+	MOVQ 96(DI), AX
+	EXPCONST(AX)
+	MOVQ 40(DI), SI  // k
+	MOVQ 48(DI), DX  // v
+	MOVQ 56(DI), BX  // r
+	MOVQ 64(DI), CX  // y
+	XORQ R8, R8      // channel group byte offset
+	MOVQ 88(DI), R12 // groups left
+	TESTQ R12, R12
+	JZ   wkvdone
+wkvgroup:
+	MOVQ    0(DI), AX
+	VMOVUPS (AX)(R8*1), Z0
+	MOVQ    8(DI), AX
+	VMOVUPS (AX)(R8*1), Z1
+	MOVQ    16(DI), AX
+	VMOVUPS (AX)(R8*1), Z2
+	MOVQ    24(DI), AX
+	VMOVUPS (AX)(R8*1), Z3
+	MOVQ    32(DI), AX
+	VMOVUPS (AX)(R8*1), Z4
+	MOVQ    R8, R10      // row offset of token t
+	MOVQ    72(DI), R9   // tokens left
+	TESTQ   R9, R9
+	JZ      wkvstore
+wkvtoken:
+	VMOVUPS (SI)(R10*1), Z5
+	VMOVUPS (DX)(R10*1), Z6
+	VADDPS  Z5, Z3, Z7       // ww = first + k
+	VMAXPS  Z7, Z2, Z8       // q = vmax(p, ww)
+	VSUBPS  Z8, Z2, Z15
+	EXP16(Z15, Z9, Z11, Z12, Z13)  // e1 = exp(p − q)
+	VSUBPS  Z8, Z7, Z15
+	EXP16(Z15, Z10, Z11, Z12, Z13) // e2 = exp(ww − q)
+	VMULPS  Z0, Z9, Z15
+	VMULPS  Z6, Z10, Z16
+	VADDPS  Z16, Z15, Z15    // num = e1·a + e2·v
+	VMULPS  Z1, Z9, Z16
+	VADDPS  Z10, Z16, Z16    // den = e1·b + e2
+	VDIVPS  Z16, Z15, Z17    // wkv
+	VADDPS  Z4, Z2, Z7       // ww = p + decay
+	VMAXPS  Z5, Z7, Z8       // q = vmax(ww, k)
+	VSUBPS  Z8, Z7, Z15
+	EXP16(Z15, Z9, Z11, Z12, Z13)  // e1 = exp(ww − q)
+	VSUBPS  Z8, Z5, Z15
+	EXP16(Z15, Z10, Z11, Z12, Z13) // e2 = exp(k − q)
+	VMULPS  Z0, Z9, Z0
+	VMULPS  Z6, Z10, Z16
+	VADDPS  Z16, Z0, Z0      // a = e1·a + e2·v
+	VMULPS  Z1, Z9, Z1
+	VADDPS  Z10, Z1, Z1      // b = e1·b + e2
+	VMOVAPS Z8, Z2           // p = q
+	VMOVUPS (BX)(R10*1), Z15
+	SIG16(Z15, Z16, Z11, Z12, Z13, Z18)
+	VMULPS  Z17, Z16, Z16    // y = σ(r)·wkv
+	VMOVUPS Z16, (CX)(R10*1)
+	ADDQ    80(DI), R10
+	DECQ    R9
+	JNZ     wkvtoken
+wkvstore:
+	MOVQ    0(DI), AX
+	VMOVUPS Z0, (AX)(R8*1)
+	MOVQ    8(DI), AX
+	VMOVUPS Z1, (AX)(R8*1)
+	MOVQ    16(DI), AX
+	VMOVUPS Z2, (AX)(R8*1)
+	ADDQ    $64, R8
+	DECQ    R12
+	JNZ     wkvgroup
+wkvdone:
+	VZEROUPPER
+	RET
+
+// func sumLanesAVX512(acc *[16]float64, x *float32, n16 int)
+// acc[l] += x[16j+l] in float64: Z0 lanes 0-7, Z1 lanes 8-15.
+TEXT ·sumLanesAVX512(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n16+16(FP), CX
+	VMOVUPD 0(DI), Z0
+	VMOVUPD 64(DI), Z1
+	TESTQ CX, CX
+	JZ   sumdone
+sumloop:
+	VCVTPS2PD 0(SI), Z2
+	VCVTPS2PD 32(SI), Z3
+	VADDPD    Z2, Z0, Z0
+	VADDPD    Z3, Z1, Z1
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  sumloop
+sumdone:
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VZEROUPPER
+	RET
+
+// func sqLanesAVX512(acc *[16]float64, x *float32, mean float64, n16 int)
+// acc[l] += (x[16j+l] − mean)² in float64.
+TEXT ·sqLanesAVX512(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD mean+16(FP), Z4
+	MOVQ n16+24(FP), CX
+	VMOVUPD 0(DI), Z0
+	VMOVUPD 64(DI), Z1
+	TESTQ CX, CX
+	JZ   sqdone
+sqloop:
+	VCVTPS2PD 0(SI), Z2
+	VCVTPS2PD 32(SI), Z3
+	VSUBPD    Z4, Z2, Z2
+	VSUBPD    Z4, Z3, Z3
+	VMULPD    Z2, Z2, Z2
+	VMULPD    Z3, Z3, Z3
+	VADDPD    Z2, Z0, Z0
+	VADDPD    Z3, Z1, Z1
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  sqloop
+sqdone:
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VZEROUPPER
+	RET
+
+// func lnApplyAVX512(dst, x, w, b *float32, mean, inv float64, n16 int)
+// dst = float32(float32((x − mean)·inv)·w) + b, the products in float64.
+TEXT ·lnApplyAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ b+24(FP), BX
+	VBROADCASTSD mean+32(FP), Z4
+	VBROADCASTSD inv+40(FP), Z5
+	MOVQ n16+48(FP), CX
+	TESTQ CX, CX
+	JZ   lndone
+lnloop:
+	VCVTPS2PD 0(SI), Z0
+	VCVTPS2PD 32(SI), Z1
+	VSUBPD    Z4, Z0, Z0
+	VSUBPD    Z4, Z1, Z1
+	VMULPD    Z5, Z0, Z0
+	VMULPD    Z5, Z1, Z1
+	VCVTPD2PS Z0, Y0
+	VCVTPD2PS Z1, Y1
+	VINSERTF64X4 $1, Y1, Z0, Z0
+	VMULPS    (DX), Z0, Z0
+	VADDPS    (BX), Z0, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  lnloop
+lndone:
+	VZEROUPPER
+	RET
+
+// func mixAVX512(dst, cur, prev, mu *float32, n16 int, tab *float32)
+// dst = cur·μ + prev·(1 − μ).
+TEXT ·mixAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ cur+8(FP), SI
+	MOVQ prev+16(FP), DX
+	MOVQ mu+24(FP), BX
+	MOVQ n16+32(FP), CX
+	MOVQ tab+40(FP), AX
+	VBROADCASTSS 44(AX), Z31
+	TESTQ CX, CX
+	JZ   mixdone
+mixloop:
+	VMOVUPS (BX), Z0
+	VMULPS  (SI), Z0, Z1
+	VSUBPS  Z0, Z31, Z2
+	VMULPS  (DX), Z2, Z2
+	VADDPS  Z2, Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  mixloop
+mixdone:
+	VZEROUPPER
+	RET
+
+// func lerpAVX512(dst, cur, prev, mu *float32, n16 int)
+// dst = cur + (prev − cur)·μ.
+TEXT ·lerpAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ cur+8(FP), SI
+	MOVQ prev+16(FP), DX
+	MOVQ mu+24(FP), BX
+	MOVQ n16+32(FP), CX
+	TESTQ CX, CX
+	JZ   lerpdone
+lerploop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VSUBPS  Z0, Z1, Z1
+	VMULPS  (BX), Z1, Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  lerploop
+lerpdone:
+	VZEROUPPER
+	RET
+
+// func addMulAVX512(x, a, b *float32, n16 int)
+// x += a·b.
+TEXT ·addMulAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n16+24(FP), CX
+	TESTQ CX, CX
+	JZ   amdone
+amloop:
+	VMOVUPS (SI), Z0
+	VMULPS  (DX), Z0, Z0
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  amloop
+amdone:
+	VZEROUPPER
+	RET
+
+// func addAVX512(x, a *float32, n16 int)
+// x += a.
+TEXT ·addAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ n16+16(FP), CX
+	TESTQ CX, CX
+	JZ   adddone
+addloop:
+	VMOVUPS (DI), Z0
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  addloop
+adddone:
+	VZEROUPPER
+	RET
+
+// func reluSquareAVX512(x *float32, n16 int)
+// x = vmax(0, x)² (NaN stays NaN).
+TEXT ·reluSquareAVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JZ   rsdone
+rsloop:
+	VMOVUPS (DI), Z0
+	VMAXPS  Z0, Z1, Z0
+	VMULPS  Z0, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  rsloop
+rsdone:
+	VZEROUPPER
+	RET
