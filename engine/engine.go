@@ -55,6 +55,11 @@ type Options struct {
 	Threads int
 	// Kernels overrides the kernel set (zero value: kernels.Best()).
 	Kernels *kernels.Set
+	// Precision of decode (Step) with block-quantized weights: the zero
+	// value kernels.PrecisionFast rounds activations to 8 bits as ggml
+	// does (Step then matches Sequence within that rounding, not bit for
+	// bit); kernels.PrecisionExact keeps float32 activations.
+	Precision kernels.Precision
 }
 
 // Load builds a Model over an opened file. The file must stay open while
@@ -63,30 +68,63 @@ type Options struct {
 // is allocated, so load costs memory in proportion to the file, and a file
 // truncated while in use yields ErrModelChanged rather than a crash.
 func Load(f *format.File, opts Options) (Model, error) {
-	var m Model
+	var m, step Model
 	err := guardFaults(func() error {
-		var err error
-		m, err = load(f, opts)
+		pool, err := newPool(opts)
+		if err != nil {
+			return err
+		}
+		if m, err = load(f, pool); err != nil {
+			return err
+		}
+		if opts.Precision == kernels.PrecisionFast && hasBlockMatrices(f) {
+			// Weights are views of the mapping: a second load for Step
+			// costs only its small vectors.
+			step, err = load(f, pool.ForDecode())
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return guarded{m}, nil
+	return guarded{m, step}, nil
 }
 
-func load(f *format.File, opts Options) (Model, error) {
+// hasBlockMatrices reports whether f holds a ggml block-quantized tensor
+// (the only ones precision changes).
+func hasBlockMatrices(f *format.File) bool {
+	for _, t := range f.Tensors {
+		switch t.DType {
+		case quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0:
+			return true
+		}
+	}
+	return false
+}
+
+func newPool(opts Options) (*kernels.Pool, error) {
+	var ks kernels.Set
+	if opts.Kernels != nil {
+		ks = *opts.Kernels
+	} else {
+		var err error
+		if ks, err = kernels.Best(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Precision != kernels.PrecisionFast && opts.Precision != kernels.PrecisionExact {
+		return nil, fmt.Errorf("engine: unknown precision %v", opts.Precision)
+	}
+	pool := kernels.NewPool(ks, opts.Threads)
+	pool.SetPrecision(opts.Precision)
+	return pool, nil
+}
+
+func load(f *format.File, pool *kernels.Pool) (Model, error) {
 	archName, err := f.Metadata.String("general.architecture")
 	if err != nil {
 		return nil, err
 	}
-	var ks kernels.Set
-	if opts.Kernels != nil {
-		ks = *opts.Kernels
-	} else if ks, err = kernels.Best(); err != nil {
-		return nil, err
-	}
-	pool := kernels.NewPool(ks, opts.Threads)
 	switch archName {
 	case arch.RWKV4:
 		return loadRWKV4(f, pool)

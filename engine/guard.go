@@ -33,14 +33,23 @@ func guardFaults(f func() error) (err error) {
 
 // guarded wraps a Model so that its calls report ErrModelChanged instead
 // of crashing when the mapping goes away under them.
-type guarded struct{ m Model }
+//
+// step, when not nil, is the same weights loaded over the pool's decode
+// view (kernels.Pool.ForDecode): Step runs on it, so that with
+// kernels.PrecisionFast one-token products take the int8 MatVec while
+// Sequence (any length, one token included) keeps MatMul's bits.
+type guarded struct{ m, step Model }
 
 func (g guarded) Config() Config   { return g.m.Config() }
 func (g guarded) NewState() *State { return g.m.NewState() }
 func (g guarded) Kernels() string  { return g.m.Kernels() }
 
 func (g guarded) Step(st *State, token int, logits []float32) error {
-	return guardFaults(func() error { return g.m.Step(st, token, logits) })
+	m := g.m
+	if g.step != nil {
+		m = g.step
+	}
+	return guardFaults(func() error { return m.Step(st, token, logits) })
 }
 
 func (g guarded) Sequence(st *State, tokens []int, logits []float32) error {

@@ -103,10 +103,11 @@ func readAVX2(p *byte, n256 int) uint64
 
 // avx2Set is the AVX2 + FMA + F16C set.
 var avx2Set = Set{
-	Name:       "avx2",
-	MatVecRows: avx2Tiles.matVecRows,
-	MatMulRows: avx2Tiles.matMulRows,
-	fmaBurn:    func(iters int) int64 { fmaBurnAVX2(iters); return int64(iters) * 12 * 8 * 2 },
+	Name:         "avx2",
+	MatVecRows:   avx2Tiles.matVecRows,
+	MatMulRows:   avx2Tiles.matMulRows,
+	matVecQ8Rows: q8MatVecRows(q8DotsAVX2),
+	fmaBurn:      func(iters int) int64 { fmaBurnAVX2(iters); return int64(iters) * 12 * 8 * 2 },
 }
 
 var available = func() []Set {
@@ -118,6 +119,9 @@ var available = func() []Set {
 	sets = append(sets, avx2Set)
 	readVector = readAVX2
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
+		if x.HasAVX512VNNI {
+			avx512Set.matVecQ8Rows = q8MatVecRows(q8DotsVNNI)
+		}
 		sets = append(sets, avx512Set)
 	}
 	return sets

@@ -11,9 +11,9 @@ import (
 // quant.DequantizeRow does and accumulated in dotF32's order, so the result
 // is dotF32 of the dequantized row, bit for bit.
 //
-// Activations stay float32. ggml (and so rwkv.cpp) first rounds x to 8-bit
-// blocks (Q8_0, or Q8_1 for Q4_1/Q5_1) and takes integer dots; keeping x
-// exact is slower but closer to the unquantized model.
+// Activations stay float32 (PrecisionExact, and every MatMul). ggml (and
+// so rwkv.cpp) first rounds x to 8-bit blocks (Q8_0, or Q8_1 for
+// Q4_1/Q5_1) and takes integer dots: PrecisionFast MatVec (q8.go).
 func dotQ(t quant.DType, row []byte, x []float32) float32 {
 	nb := len(x) / 32
 	if nb == 0 {

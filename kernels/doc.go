@@ -21,7 +21,15 @@
 // MatMul, so a sequence of tokens gives bit-identical results to the same
 // tokens fed one by one, and splitting rows across threads changes nothing.
 // Sets differ from each other in the last bits (FMA, summation order).
-// Block-quantized weights are dequantized block by block; activations are
-// never quantized (ggml rounds them to 8 bits), so Generic's result is
-// exactly its f32 result on the dequantized matrix.
+// Block-quantized weights are dequantized block by block, so Generic's
+// result is exactly its f32 result on the dequantized matrix.
+//
+// The exception is a Pool's PrecisionFast (the default) MatVec of block
+// weights, which engine Step uses through Pool.ForDecode: the activation
+// vector is rounded once per product to 8-bit blocks as ggml does
+// (quantizeQ8, bit-exact with quantize_row_q8_0_ref/q8_1_ref) and dotted
+// with integer instructions (q8_amd64.s: VPDPBUSD with AVX512-VNNI,
+// VPMADDUBSW on AVX2; dotQ8 in Go). It is still independent of the thread
+// count, but no longer equal to MatMul, which keeps float32 activations
+// for any T (one included). PrecisionExact keeps float32 everywhere.
 package kernels

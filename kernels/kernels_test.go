@@ -101,6 +101,7 @@ func TestKernelsAgainstFloat64(t *testing.T) {
 				}
 				for _, threads := range []int{1, 2, 3} {
 					p := NewPool(set, threads)
+					p.SetPrecision(PrecisionExact) // MatVec == MatMul bit for bit
 					p.MatMul(dst[:T*rows], m, x, T)
 					vec := make([]float32, rows)
 					for tt := 0; tt < T; tt++ {

@@ -16,6 +16,9 @@ type Set struct {
 	MatVecRows func(dst []float32, m Matrix, x []float32, r0, r1 int)
 	// MatMulRows: dst[t][r] = W[r]·x[t] for r in [r0, r1), t < T.
 	MatMulRows func(dst []float32, m Matrix, x []float32, T, r0, r1 int)
+	// matVecQ8Rows: dst[r] = W[r]·v for a block-quantized W and
+	// activations quantized for its type (PrecisionFast MatVec).
+	matVecQ8Rows func(dst []float32, m Matrix, v *q8Vec, r0, r1 int)
 
 	fmaBurn func(iters int) int64 // FMABurn's loop (nil: pure Go)
 }
@@ -25,6 +28,8 @@ var Generic = Set{
 	Name:       "generic",
 	MatVecRows: genericMatVecRows,
 	MatMulRows: genericMatMulRows,
+
+	matVecQ8Rows: genericMatVecQ8Rows,
 }
 
 // Available lists the kernel sets this CPU can run, Generic first.
@@ -57,17 +62,36 @@ func Best() (Set, error) {
 // split into contiguous row ranges, so results do not depend on the thread
 // count.
 type Pool struct {
-	Kernels Set
-	threads int
+	Kernels   Set
+	threads   int
+	precision Precision
+	decode    bool // ForDecode's view
 }
 
-// NewPool returns a pool with the given thread count (<= 0: GOMAXPROCS).
+// NewPool returns a pool with the given thread count (<= 0: GOMAXPROCS)
+// and PrecisionFast.
 func NewPool(k Set, threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	return &Pool{Kernels: k, threads: threads}
 }
+
+// SetPrecision chooses how MatVec treats block-quantized products. Set it
+// before use: a Pool's methods may run concurrently, this does not.
+func (p *Pool) SetPrecision(pr Precision) { p.precision = pr }
+
+// ForDecode returns a view of p for decoding one token at a time (engine
+// Step), whose MatMul with T = 1 is MatVec, so in PrecisionFast it takes
+// the int8 path. p's own MatMul never does: its bits do not depend on T.
+func (p *Pool) ForDecode() *Pool {
+	q := *p
+	q.decode = true
+	return &q
+}
+
+// Precision returns the pool's precision mode.
+func (p *Pool) Precision() Precision { return p.precision }
 
 // Threads returns the pool's thread count.
 func (p *Pool) Threads() int { return p.threads }
@@ -140,8 +164,29 @@ func (p *Pool) Parallel(n int, work int64, fn func(i0, i1 int)) {
 	p.split(n, work, 1, fn)
 }
 
-// MatVec computes dst = W·x (dst len Rows, x len Cols).
+// MatVec computes dst = W·x (dst len Rows, x len Cols). With
+// PrecisionFast, block-quantized W is dotted with x rounded to 8-bit
+// blocks (see PrecisionFast), quantized once before the rows are split,
+// so the result still does not depend on the thread count.
 func (p *Pool) MatVec(dst []float32, m Matrix, x []float32) {
+	_ = dst[m.Rows-1]
+	_ = x[m.Cols-1]
+	if p.precision == PrecisionFast && m.q != nil && p.Kernels.matVecQ8Rows != nil {
+		v := q8VecPool.Get().(*q8Vec)
+		defer q8VecPool.Put(v)
+		quantizeQ8(v, x[:m.Cols], m.DType)
+		p.split(m.Rows, int64(m.Rows)*int64(m.Cols), 4, func(r0, r1 int) {
+			p.Kernels.matVecQ8Rows(dst, m, v, r0, r1)
+		})
+		return
+	}
+	p.matVecExact(dst, m, x)
+}
+
+var q8VecPool = sync.Pool{New: func() any { return new(q8Vec) }}
+
+// matVecExact is MatVec with float32 activations.
+func (p *Pool) matVecExact(dst []float32, m Matrix, x []float32) {
 	_ = dst[m.Rows-1]
 	_ = x[m.Cols-1]
 	p.split(m.Rows, int64(m.Rows)*int64(m.Cols), 4, func(r0, r1 int) {
@@ -152,7 +197,12 @@ func (p *Pool) MatVec(dst []float32, m Matrix, x []float32) {
 // MatMul computes dst[t] = W·x[t] for t < T (dst [T][Rows], x [T][Cols]).
 func (p *Pool) MatMul(dst []float32, m Matrix, x []float32, T int) {
 	if T == 1 {
-		p.MatVec(dst, m, x)
+		if p.decode {
+			p.MatVec(dst, m, x)
+		} else {
+			// Never the int8 path: MatMul's bits must not depend on T.
+			p.matVecExact(dst, m, x)
+		}
 		return
 	}
 	_ = dst[T*m.Rows-1]

@@ -1,0 +1,691 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Int8 dots for PrecisionFast MatVec: 4 block rows x 1 activation vector
+// quantized to 8-bit blocks (q8Vec), one ymm per 32-element block.
+// Per row and block: the weight codes as unsigned bytes (|w| for Q8_0, the
+// activation taking w's sign, as ggml does), an integer dot of 8 int32
+// lanes (VPDPBUSD with VNNI; VPMADDUBSW + VPMADDWD on plain AVX2, whose
+// int16 pair sums cannot saturate: |w| ≤ 128, |x| ≤ 127), started from the
+// block's zero-point bias (lane 0 = -off·Σx, Q4_0/Q5_0), converted to
+// float32 and accumulated with the block scale dw·dx per lane; types with
+// a min add mw·s into lane 0. The four accumulators are reduced at the end.
+//
+// func q8Dot4<T><V>(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+// w: row 0's first block, rows ldw bytes apart; xq, xd: the activation
+// codes and scales; aux: bias (int32 per block) or s (float32 per block);
+// nb ≥ 1 blocks.
+//
+// Registers: row pointers SI, R8, R12, R13; accumulators Y0-Y3; temps
+// Y4-Y8; Y9 all ones (bytes), Y10 0x10 bytes, Y11 int16 ones, Y12 0x0f
+// bytes, Y13 bias or s, Y14 dx, Y15 activation codes.
+
+// SCALE adds float32(lanes I) · (dw·dx) to ACC; dw is the float16 at P.
+#define SCALE(P, I, ACC) \
+	VCVTDQ2PS    I, I; \
+	VPBROADCASTW (P), X7; \
+	VCVTPH2PS    X7, Y7; \
+	VMULPS       Y14, Y7, Y7; \
+	VFMADD231PS  Y7, I, ACC
+
+// MIN adds mw·s (lane 0 of Y13) to ACC; mw is the float16 at off(P).
+#define MIN(off, P, ACC) \
+	VPBROADCASTW off(P), X8; \
+	VCVTPH2PS    X8, Y8; \
+	VFMADD231PS  Y8, Y13, ACC
+
+// NIB4 loads 16 bytes of nibbles at off(P) as 32 codes 0..15 in Y4
+// (element j: low nibble of byte j; element 16+j: its high nibble).
+#define NIB4(off, P) \
+	VMOVDQU     off(P), X4; \
+	VPSRLW      $4, X4, X5; \
+	VINSERTI128 $1, X5, Y4, Y4; \
+	VPAND       Y12, Y4, Y4
+
+// HI5V adds 16 to the codes in Y4 whose bit is set in the uint32 at off(P)
+// (byte-masked add, AVX-512BW/VL).
+#define HI5V(off, P) \
+	KMOVD  off(P), K1; \
+	VPADDB Y10, Y4, K1, Y4
+
+// HI5A is HI5V in AVX2: byte j of Y5 gets byte j/8 of the uint32, ORed
+// with every bit but j%8 set, so it is all ones exactly when bit j is set.
+#define HI5A(off, P) \
+	VPBROADCASTD off(P), Y5; \
+	VPSHUFB      q8bytesel<>(SB), Y5, Y5; \
+	VPOR         q8bitmask<>(SB), Y5, Y5; \
+	VPCMPEQB     Y9, Y5, Y5; \
+	VPAND        Y10, Y5, Y5; \
+	VPOR         Y5, Y4, Y4
+
+// Integer dots of unsigned U with signed S into int32 lanes I: from zero
+// (Z) or from the bias in Y13 (B).
+#define DOTVZ(S, U, I) \
+	VPXOR    I, I, I; \
+	VPDPBUSD S, U, I
+#define DOTVB(S, U, I) \
+	VMOVDQU  Y13, I; \
+	VPDPBUSD S, U, I
+#define DOTAZ(S, U, I) \
+	VPMADDUBSW S, U, I; \
+	VPMADDWD   Y11, I, I
+#define DOTAB(S, U, I) \
+	VPMADDUBSW S, U, I; \
+	VPMADDWD   Y11, I, I; \
+	VPADDD     Y13, I, I
+
+
+// func q8Dot4Q8_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q8_0VNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVDQU 2(SI), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTVZ(Y5, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	VMOVDQU 2(R8), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTVZ(Y5, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	VMOVDQU 2(R12), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTVZ(Y5, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	VMOVDQU 2(R13), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTVZ(Y5, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $34, R12
+	ADDQ $34, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q4_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q4_0VNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVD (R11), X13
+	NIB4(2, SI)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	NIB4(2, R8)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	NIB4(2, R12)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	NIB4(2, R13)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	ADDQ $18, SI
+	ADDQ $18, R8
+	ADDQ $18, R12
+	ADDQ $18, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q4_1VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q4_1VNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVSS (R11), X13
+	NIB4(4, SI)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	MIN(2, SI, Y0)
+	NIB4(4, R8)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	MIN(2, R8, Y1)
+	NIB4(4, R12)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	MIN(2, R12, Y2)
+	NIB4(4, R13)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	MIN(2, R13, Y3)
+	ADDQ $20, SI
+	ADDQ $20, R8
+	ADDQ $20, R12
+	ADDQ $20, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q5_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q5_0VNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0x10101010, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVD (R11), X13
+	NIB4(6, SI)
+	HI5V(2, SI)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	NIB4(6, R8)
+	HI5V(2, R8)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	NIB4(6, R12)
+	HI5V(2, R12)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	NIB4(6, R13)
+	HI5V(2, R13)
+	DOTVB(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	ADDQ $22, SI
+	ADDQ $22, R8
+	ADDQ $22, R12
+	ADDQ $22, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q5_1VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q5_1VNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0x10101010, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVSS (R11), X13
+	NIB4(8, SI)
+	HI5V(4, SI)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	MIN(2, SI, Y0)
+	NIB4(8, R8)
+	HI5V(4, R8)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	MIN(2, R8, Y1)
+	NIB4(8, R12)
+	HI5V(4, R12)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	MIN(2, R12, Y2)
+	NIB4(8, R13)
+	HI5V(4, R13)
+	DOTVZ(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	MIN(2, R13, Y3)
+	ADDQ $24, SI
+	ADDQ $24, R8
+	ADDQ $24, R12
+	ADDQ $24, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q8_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q8_0AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x00010001, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVDQU 2(SI), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTAZ(Y5, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	VMOVDQU 2(R8), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTAZ(Y5, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	VMOVDQU 2(R12), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTAZ(Y5, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	VMOVDQU 2(R13), Y4
+	VPSIGNB Y4, Y15, Y5
+	VPABSB Y4, Y4
+	DOTAZ(Y5, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $34, R12
+	ADDQ $34, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q4_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q4_0AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0x00010001, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVD (R11), X13
+	NIB4(2, SI)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	NIB4(2, R8)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	NIB4(2, R12)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	NIB4(2, R13)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	ADDQ $18, SI
+	ADDQ $18, R8
+	ADDQ $18, R12
+	ADDQ $18, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q4_1AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q4_1AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0x00010001, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVSS (R11), X13
+	NIB4(4, SI)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	MIN(2, SI, Y0)
+	NIB4(4, R8)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	MIN(2, R8, Y1)
+	NIB4(4, R12)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	MIN(2, R12, Y2)
+	NIB4(4, R13)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	MIN(2, R13, Y3)
+	ADDQ $20, SI
+	ADDQ $20, R8
+	ADDQ $20, R12
+	ADDQ $20, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q5_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q5_0AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0x10101010, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VPCMPEQB Y9, Y9, Y9
+	MOVL $0x00010001, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVD (R11), X13
+	NIB4(6, SI)
+	HI5A(2, SI)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	NIB4(6, R8)
+	HI5A(2, R8)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	NIB4(6, R12)
+	HI5A(2, R12)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	NIB4(6, R13)
+	HI5A(2, R13)
+	DOTAB(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	ADDQ $22, SI
+	ADDQ $22, R8
+	ADDQ $22, R12
+	ADDQ $22, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q5_1AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q5_1AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ out+48(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0x10101010, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VPCMPEQB Y9, Y9, Y9
+	MOVL $0x00010001, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	VMOVSS (R11), X13
+	NIB4(8, SI)
+	HI5A(4, SI)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(SI, Y6, Y0)
+	MIN(2, SI, Y0)
+	NIB4(8, R8)
+	HI5A(4, R8)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(R8, Y6, Y1)
+	MIN(2, R8, Y1)
+	NIB4(8, R12)
+	HI5A(4, R12)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(R12, Y6, Y2)
+	MIN(2, R12, Y2)
+	NIB4(8, R13)
+	HI5A(4, R13)
+	DOTAZ(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	MIN(2, R13, Y3)
+	ADDQ $24, SI
+	ADDQ $24, R8
+	ADDQ $24, R12
+	ADDQ $24, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// q8bytesel: byte j of each 128-bit lane selects byte j/8 of the lane's
+// broadcast uint32 (lane 1: bytes 2 and 3).
+DATA q8bytesel<>+0(SB)/8, $0x0000000000000000
+DATA q8bytesel<>+8(SB)/8, $0x0101010101010101
+DATA q8bytesel<>+16(SB)/8, $0x0202020202020202
+DATA q8bytesel<>+24(SB)/8, $0x0303030303030303
+GLOBL q8bytesel<>(SB), RODATA|NOPTR, $32
+
+// q8bitmask: byte j is ^(1 << (j%8)).
+DATA q8bitmask<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q8bitmask<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q8bitmask<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q8bitmask<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL q8bitmask<>(SB), RODATA|NOPTR, $32
