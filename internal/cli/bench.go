@@ -28,9 +28,11 @@ type benchOptions struct {
 	Decode   int
 	Reps     int
 	ProbeMiB int
-	Markdown bool
-	Quiet    bool
-	JSON     bool
+	// Precision lists decode precisions to measure ("fast,exact").
+	Precision string
+	Markdown  bool
+	Quiet     bool
+	JSON      bool
 }
 
 func newBenchCmd(io *IO, runF func(*benchOptions) error) *cobra.Command {
@@ -62,6 +64,7 @@ ever makes a run slower). Make random models of any shape with synth.`,
 	f.StringVar(&opts.Seq, "seq", "128", "comma-separated sequence lengths (0: skip sequence mode)")
 	f.IntVar(&opts.Decode, "decode", 32, "tokens per decode run (0: skip decode)")
 	f.IntVar(&opts.Reps, "reps", 3, "runs per figure; the best is reported")
+	f.StringVar(&opts.Precision, "precision", "fast", "comma-separated decode precisions to measure: fast (8-bit activations for block-quantized weights, as ggml), exact (float32)")
 	f.IntVar(&opts.ProbeMiB, "probe-mib", 512, "buffer for the read-bandwidth probe, MiB (0: skip the machine probes)")
 	f.BoolVar(&opts.Markdown, "markdown", false, "print Markdown tables")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress on stderr")
@@ -105,11 +108,14 @@ type benchResult struct {
 	Kernels string  `json:"kernels"`
 	Threads int     `json:"threads"`
 	Test    string  `json:"test"` // "decode" or "seq"
-	Tokens  int     `json:"tokens"`
-	TokS    float64 `json:"tok_s"`
-	GBs     float64 `json:"weights_gb_s,omitempty"` // decode: weight bytes streamed per token × tok/s
-	GFLOPs  float64 `json:"gflop_s"`
-	Seconds float64 `json:"best_seconds"`
+	// Precision of decode ("fast" or "exact"; empty for seq, which is
+	// float32 in both).
+	Precision string  `json:"precision,omitempty"`
+	Tokens    int     `json:"tokens"`
+	TokS      float64 `json:"tok_s"`
+	GBs       float64 `json:"weights_gb_s,omitempty"` // decode: weight bytes streamed per token × tok/s
+	GFLOPs    float64 `json:"gflop_s"`
+	Seconds   float64 `json:"best_seconds"`
 	// CPUTokS is tokens per CPU-second (least CPU time of a run; 0 when
 	// the OS does not report it).
 	CPUTokS float64 `json:"tok_per_cpu_s,omitempty"`
@@ -132,6 +138,13 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 	}
 	if opts.Decode < 0 || opts.Decode > 1<<20 {
 		return fmt.Errorf("--decode %d: give a token count in [0, %d]", opts.Decode, 1<<20)
+	}
+	if opts.Precision == "" {
+		opts.Precision = kernels.PrecisionFast.String()
+	}
+	precs, err := parsePrecisions(opts.Precision)
+	if err != nil {
+		return fmt.Errorf("--precision: %w", err)
 	}
 	if opts.Reps < 1 || opts.Reps > 1000 {
 		return fmt.Errorf("--reps %d: give a count in [1, 1000]", opts.Reps)
@@ -179,7 +192,7 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 	}
 	for _, path := range opts.Models {
 		for _, t := range threads {
-			rs, err := benchModel(ctx, path, t, opts.Decode, seqs, opts.Reps, say)
+			rs, err := benchModel(ctx, path, t, opts.Decode, seqs, precs, opts.Reps, say)
 			if err != nil {
 				return err
 			}
@@ -274,16 +287,19 @@ func costOf(f *format.File) modelCost {
 	return c
 }
 
-func benchModel(ctx context.Context, path string, threads, decode int, seqs []int, reps int, say func(string, ...any)) ([]benchResult, error) {
+func benchModel(ctx context.Context, path string, threads, decode int, seqs []int, precs []kernels.Precision, reps int, say func(string, ...any)) ([]benchResult, error) {
 	f, err := format.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	m, err := engine.Load(f, engine.Options{Threads: threads})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	models := make([]engine.Model, len(precs))
+	for i, pr := range precs {
+		if models[i], err = engine.Load(f, engine.Options{Threads: threads, Precision: pr}); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
+	m := models[0]
 	cfg := m.Config()
 	cost := costOf(f)
 	if cost.mainType == "" {
@@ -298,8 +314,16 @@ func benchModel(ctx context.Context, path string, threads, decode int, seqs []in
 		return nil, err
 	}
 	var out []benchResult
-	if decode > 0 {
-		say("bench: %s, %d thread(s): decode %d tokens x %d", base.Model, threads, decode, reps)
+	for i, m := range models {
+		if decode <= 0 {
+			break
+		}
+		if i > 0 { // the first model was warmed up above
+			if err := m.Step(m.NewState(), token(0), logits); err != nil {
+				return nil, err
+			}
+		}
+		say("bench: %s, %d thread(s): decode %d tokens x %d, precision %v", base.Model, threads, decode, reps, precs[i])
 		var runErr error
 		best, cpu, err := bestOfCPU(ctx, reps, func() {
 			st := m.NewState()
@@ -314,7 +338,7 @@ func benchModel(ctx context.Context, path string, threads, decode int, seqs []in
 			return nil, runErr
 		}
 		r := base
-		r.Test, r.Tokens, r.Seconds = "decode", decode, best.Seconds()
+		r.Test, r.Tokens, r.Seconds, r.Precision = "decode", decode, best.Seconds(), precs[i].String()
 		if cpu > 0 {
 			r.CPUTokS = float64(decode) / cpu.Seconds()
 		}
@@ -370,6 +394,9 @@ func printBench(opts *benchOptions, rep *benchReport, threads []int) error {
 	var rows [][]string
 	for _, r := range rep.Results {
 		test := fmt.Sprintf("decode %d", r.Tokens)
+		if r.Precision != "" && r.Precision != kernels.PrecisionFast.String() {
+			test += " " + r.Precision
+		}
 		gbs := fmt.Sprintf("%.1f", r.GBs)
 		if r.Test == "seq" {
 			test = fmt.Sprintf("seq %d", r.Tokens)
@@ -381,6 +408,6 @@ func printBench(opts *benchOptions, rep *benchReport, threads []int) error {
 	if err := table.Write(w, style, header, rows, 3, 5, 7, 8, 9, 10); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nbest of %d runs each; decode: logits every token, GB/s = weight bytes per token x tok/s; seq: one call from a fresh state, logits at the last position; tok/CPU-s: tokens per CPU-second used (all threads)\n", rep.Reps)
+	fmt.Fprintf(w, "\nbest of %d runs each; decode: logits every token, GB/s = weight bytes per token x tok/s; decode of block types with --precision fast (8-bit activations) unless marked exact; seq: one call from a fresh state, logits at the last position, float32 activations; tok/CPU-s: tokens per CPU-second used (all threads)\n", rep.Reps)
 	return nil
 }

@@ -48,6 +48,28 @@ func TestBench(t *testing.T) {
 			t.Fatalf("table lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Both decode precisions: two decode rows, the exact one marked.
+	out.Reset()
+	opts.Threads, opts.Seq, opts.Precision = "1", "0", "fast,exact"
+	if err := runBench(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "decode 4 exact") || strings.Count(out.String(), "decode 4") != 2 {
+		t.Fatalf("table lacks a fast and an exact decode row:\n%s", out.String())
+	}
+	out.Reset()
+	opts.JSON = true
+	if err := runBench(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	rep = benchReport{}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Precision != "fast" || rep.Results[1].Precision != "exact" {
+		t.Fatalf("results %+v, want fast and exact decode", rep.Results)
+	}
+	opts.JSON = false
 	// Cancellation stops it with the context's error.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -65,6 +87,7 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"bench", "x.gguf", "--threads", "1,zero"}, "--threads"},
 		{[]string{"bench", "x.gguf", "--seq", "-3"}, "--seq"},
 		{[]string{"bench", "x.gguf", "--reps", "0"}, "--reps"},
+		{[]string{"bench", "x.gguf", "--precision", "fast,int8"}, "--precision"},
 	} {
 		_, stderr, code := run(t, c.args...)
 		if code == 0 || !strings.Contains(stderr, c.want) {

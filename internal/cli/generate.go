@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rwkv-tools/rwkv-tools/engine"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
 	"github.com/rwkv-tools/rwkv-tools/tokenizer"
 )
 
@@ -33,6 +34,7 @@ type generateOptions struct {
 	SeedSet     bool // --seed was given
 	Stop        []string
 	Threads     int
+	Precision   kernels.Precision
 	Stats       bool
 	JSON        bool
 }
@@ -71,6 +73,7 @@ prompt from stdin.`,
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 0, "random seed (default: drawn at random and printed)")
 	cmd.Flags().StringArrayVar(&opts.Stop, "stop", nil, "stop when the text ends with this string (repeatable)")
 	cmd.Flags().IntVar(&opts.Threads, "threads", 0, "threads for matrix products (default: all cores)")
+	addPrecisionFlag(cmd, &opts.Precision)
 	cmd.Flags().BoolVar(&opts.Stats, "stats", false, "print timing to stderr at the end")
 	addJSONFlag(cmd, &opts.JSON)
 	return cmd
@@ -86,6 +89,7 @@ type generateStats struct {
 	GenSeconds      float64 `json:"generation_seconds"`
 	StopReason      string  `json:"stop_reason"` // "length", "end_of_text", "stop_string"
 	Kernels         string  `json:"kernels"`
+	Precision       string  `json:"precision"` // of the sampled tokens' Steps
 	Text            string  `json:"text,omitempty"`
 }
 
@@ -134,7 +138,7 @@ func runGenerate(ctx context.Context, opts *generateOptions) error {
 	if !opts.SeedSet {
 		opts.Seed = rand.Uint64()
 	}
-	m, f, err := openModel(opts.Model, opts.Threads)
+	m, f, err := openModelPrecision(opts.Model, opts.Threads, opts.Precision)
 	if err != nil {
 		return err
 	}
@@ -170,7 +174,7 @@ func runGenerate(ctx context.Context, opts *generateOptions) error {
 	}
 	sampler := engine.NewSampler(opts.Temperature, opts.TopP, opts.Seed)
 	sampler.TopK = opts.TopK
-	st := generateStats{Model: opts.Model, Seed: opts.Seed, PromptTokens: len(prompt), Kernels: m.Kernels(), StopReason: "length"}
+	st := generateStats{Model: opts.Model, Seed: opts.Seed, PromptTokens: len(prompt), Kernels: m.Kernels(), Precision: opts.Precision.String(), StopReason: "length"}
 	hold := 0 // bytes held back because they may begin a stop string
 	for _, s := range opts.Stop {
 		hold = max(hold, len(s)-1)
@@ -225,10 +229,10 @@ func runGenerate(ctx context.Context, opts *generateOptions) error {
 	fmt.Fprintln(out)
 	if opts.Stats {
 		out.Flush()
-		fmt.Fprintf(opts.IO.ErrOut, "prompt: %d tokens in %.2fs (%.1f tok/s); generated: %d tokens in %.2fs (%.1f tok/s); stopped: %s; seed %d; kernels %s\n",
+		fmt.Fprintf(opts.IO.ErrOut, "prompt: %d tokens in %.2fs (%.1f tok/s); generated: %d tokens in %.2fs (%.1f tok/s); stopped: %s; seed %d; kernels %s, precision %s\n",
 			st.PromptTokens, st.PromptSeconds, rate(st.PromptTokens, st.PromptSeconds),
 			st.GeneratedTokens, st.GenSeconds, rate(st.GeneratedTokens, st.GenSeconds),
-			strings.ReplaceAll(st.StopReason, "_", " "), st.Seed, st.Kernels)
+			strings.ReplaceAll(st.StopReason, "_", " "), st.Seed, st.Kernels, st.Precision)
 	} else if st.StopReason == "end_of_text" {
 		out.Flush()
 		fmt.Fprintf(opts.IO.ErrOut, "(stopped at end of text after %d tokens)\n", st.GeneratedTokens)

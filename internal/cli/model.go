@@ -12,11 +12,18 @@ import (
 	"github.com/rwkv-tools/rwkv-tools/convert/ckpt"
 	"github.com/rwkv-tools/rwkv-tools/engine"
 	"github.com/rwkv-tools/rwkv-tools/format"
+	"github.com/rwkv-tools/rwkv-tools/kernels"
 )
 
-// openModel maps a GGUF model file and builds its engine. Close the file
-// when done with the model.
+// openModel maps a GGUF model file and builds its engine, for commands
+// that feed sequences only (their results do not depend on the decode
+// precision). Close the file when done with the model.
 func openModel(path string, threads int) (engine.Model, *format.File, error) {
+	return openModelPrecision(path, threads, kernels.PrecisionExact)
+}
+
+// openModelPrecision is openModel with the decode (Step) precision.
+func openModelPrecision(path string, threads int, prec kernels.Precision) (engine.Model, *format.File, error) {
 	if err := checkModelFile(path); err != nil {
 		return nil, nil, err
 	}
@@ -24,7 +31,7 @@ func openModel(path string, threads int) (engine.Model, *format.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := engine.Load(f, engine.Options{Threads: threads})
+	m, err := engine.Load(f, engine.Options{Threads: threads, Precision: prec})
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("%s: %w", path, err)

@@ -199,3 +199,22 @@ func TestByteLevelRWKVCpp(t *testing.T) {
 		t.Errorf("generate: %d %q %s", code, out, e)
 	}
 }
+
+// TestGeneratePrecision: --precision reaches the engine (recorded in
+// --json) and a bad value is refused naming the choices.
+func TestGeneratePrecision(t *testing.T) {
+	model := v4WithTokenizer(t)
+	for _, pr := range []string{"fast", "exact"} {
+		out, e, code := run(t, "generate", model, "--prompt", "The", "-n", "3", "--temperature", "0", "--precision", pr, "--json")
+		if code != 0 {
+			t.Fatal(e)
+		}
+		if !strings.Contains(out, `"precision": "`+pr+`"`) {
+			t.Fatalf("--precision %s: json lacks it:\n%s", pr, out)
+		}
+	}
+	_, e, code := run(t, "generate", model, "--prompt", "The", "--precision", "int8")
+	if code == 0 || !strings.Contains(e, "fast") || !strings.Contains(e, "exact") {
+		t.Fatalf("--precision int8: exit %d, stderr %q", code, e)
+	}
+}
