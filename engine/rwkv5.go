@@ -154,51 +154,29 @@ func (m *rwkv5) newScratch() *scratch5 {
 	}
 }
 
-// wkv5Head runs one token of the RWKV-5/6 WKV for one head (docs/
-// ARCHITECTURES.md §5.2): y = rᵀ(S + diag(u) k vᵀ), S ← diag(w) S + k vᵀ,
-// with S [N][N] key×value; r, k, w, u indexed by key, v and y by value.
-func wkv5Head(S, r, k, v, w, u, y []float32) {
-	N := len(v)
-	clear(y[:N])
-	for i := 0; i < N; i++ {
-		row := S[i*N : (i+1)*N]
-		ri, ki, wi := r[i], k[i], w[i]
-		ruk := ri * u[i] * ki
-		for j, vj := range v[:N] {
-			s := row[j]
-			y[j] += ri*s + ruk*vj
-			row[j] = s*wi + ki*vj
-		}
-	}
-}
-
-// wkv5 runs the RWKV-5/6 WKV (wkv5Head) and the GroupNorm of every head
-// over T tokens of H heads of N channels. The decay of token t is
-// w[t·wStride:] (wStride 0: the same per-channel decay for every token).
-// Heads are independent, so they are split across the pool's threads.
+// wkv5 runs the RWKV-5/6 WKV (kernels.Elementwise WKV5Head: y =
+// rᵀ(S + diag(u) k vᵀ), S ← diag(w) S + k vᵀ, docs/ARCHITECTURES.md §5.2)
+// and the GroupNorm of every head over T tokens of H heads of N channels.
+// The decay of token t is w[t·wStride:] (wStride 0: the same per-channel
+// decay for every token). Heads are independent, so they are split across
+// the pool's threads.
 func wkv5(pool *kernels.Pool, S, r, k, v, w []float32, wStride int, u, lnxw, lnxb, y []float32, T, H, N int, gnEps float64) {
 	C := H * N
+	ew := pool.Kernels.Elementwise()
 	pool.Parallel(H, int64(T*H*N*N)*4, func(h0, h1 int) {
 		for h := h0; h < h1; h++ {
 			for t := 0; t < T; t++ {
 				hb := t*C + h*N
 				c0 := h * N
 				wb := t*wStride + c0
-				wkv5Head(S[h*N*N:(h+1)*N*N], r[hb:hb+N], k[hb:hb+N], v[hb:hb+N],
-					w[wb:wb+N], u[c0:c0+N], y[hb:hb+N])
-				groupNormHead(y[hb:hb+N], lnxw[c0:c0+N], lnxb[c0:c0+N], gnEps)
+				yh := y[hb : hb+N]
+				ew.WKV5Head(S[h*N*N:(h+1)*N*N], r[hb:hb+N], k[hb:hb+N], v[hb:hb+N],
+					w[wb:wb+N], u[c0:c0+N], yh)
+				// GroupNorm: a LayerNorm of the head with its own epsilon.
+				ew.LayerNorm(yh, yh, lnxw[c0:c0+N], lnxb[c0:c0+N], gnEps)
 			}
 		}
 	})
-}
-
-// groupNormHead normalises one head's y in place (mean/variance in
-// float64) and applies the att.ln_x affine of its channels.
-func groupNormHead(y, wt, b []float32, eps float64) {
-	mean, inv := headMoments(y, eps)
-	for i, z := range y {
-		y[i] = float32((float64(z)-mean)*inv)*wt[i] + b[i]
-	}
 }
 
 // headMoments returns one head's mean and 1/√(variance+eps), in float64.
@@ -216,8 +194,6 @@ func headMoments(y []float32, eps float64) (mean, inv float64) {
 	}
 	return mean, 1 / math.Sqrt(sq/float64(N)+eps)
 }
-
-func silu(x float32) float32 { return x * sigmoid(x) }
 
 // forward runs T ≤ maxChunk tokens. out is nil, [T][V] (every position) or
 // [V] with lastOnly.
@@ -247,9 +223,7 @@ func (m *rwkv5) forward(s *scratch5, st *State, tokens []int, out []float32, las
 		}
 		wkv5(m.pool, S, r, k, v, L.decay, 0, L.first, L.lnxw, L.lnxb, y, T, H, N, m.gnEps)
 		if m.gate {
-			for i := range y {
-				y[i] *= silu(g[i])
-			}
+			m.span(TC, 24, func(i0, i1 int) { m.ew().MulSiLU(y[i0:i1], g[i0:i1]) })
 		}
 		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 

@@ -196,34 +196,36 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 		// Data-dependent token shift: dx = x_prev − x, xxx = x + dx·μ'_x,
 		// then five LoRA offsets m_s = W2[s]·tanh(W1·xxx)[s].
 		m.normRows(xa, x, L.ln1w, L.ln1b)
-		for t := 0; t < T; t++ {
-			cur := xa[t*C : (t+1)*C]
-			p := attX
-			if t > 0 {
-				p = xa[(t-1)*C : t*C]
+		m.rows(T, int64(C)*2, func(t0, t1 int) {
+			for t := t0; t < t1; t++ {
+				cur := xa[t*C : (t+1)*C]
+				p := attX
+				if t > 0 {
+					p = xa[(t-1)*C : t*C]
+				}
+				for c := range cur {
+					d := p[c] - cur[c]
+					dx[t*C+c] = d
+					xx[t*C+c] = cur[c] + float32(d*L.lx[c])
+				}
 			}
-			for c := range cur {
-				d := p[c] - cur[c]
-				dx[t*C+c] = d
-				xx[t*C+c] = cur[c] + d*L.lx[c]
-			}
-		}
+		})
 		copy(attX, xa[(T-1)*C:TC])
 		m.pool.MatMul(hid, L.w1, xx, T)
-		for i, z := range hid {
-			hid[i] = tanh32(z)
-		}
+		m.tanhAll(hid)
 		for si, tgt := range []struct{ dst, mu []float32 }{{xw, L.lw}, {xk, L.lk}, {xv, L.lv}, {xr, L.lr}, {xg, L.lg}} {
 			for t := 0; t < T; t++ {
 				copy(mid[t*Dm:(t+1)*Dm], hid[t*5*Dm+si*Dm:t*5*Dm+(si+1)*Dm])
 			}
 			m.pool.MatMul(mm, L.w2[si], mid, T)
-			for t := 0; t < T; t++ {
-				for c := 0; c < C; c++ {
-					i := t*C + c
-					tgt.dst[i] = xa[i] + dx[i]*(tgt.mu[c]+mm[i])
+			m.rows(T, int64(C)*2, func(t0, t1 int) {
+				for t := t0; t < t1; t++ {
+					for c, mu := range tgt.mu[:C] {
+						i := t*C + c
+						tgt.dst[i] = xa[i] + float32(dx[i]*(mu+mm[i]))
+					}
 				}
-			}
+			})
 		}
 		m.pool.MatMul(r, L.receptance, xr, T)
 		m.pool.MatMul(k, L.key, xk, T)
@@ -232,20 +234,22 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 		// w = exp(−exp(time_decay + W2d·tanh(W1d·xw))).
 		dmid := s.dmid[:T*m.dd]
 		m.pool.MatMul(dmid, L.dw1, xw, T)
-		for i, z := range dmid {
-			dmid[i] = tanh32(z)
-		}
+		m.tanhAll(dmid)
 		m.pool.MatMul(w, L.dw2, dmid, T)
-		for t := 0; t < T; t++ {
-			for c := 0; c < C; c++ {
-				i := t*C + c
-				w[i] = exp32(-exp32(L.decay[c] + w[i]))
+		ew := m.ew()
+		m.rows(T, int64(C)*50, func(t0, t1 int) {
+			row := w[t0*C : t1*C]
+			for t := t0; t < t1; t++ {
+				ew.Add(w[t*C:(t+1)*C], L.decay)
 			}
-		}
+			ew.Exp(row, row)
+			for i, z := range row {
+				row[i] = -z
+			}
+			ew.Exp(row, row)
+		})
 		wkv5(m.pool, S, r, k, v, w, C, L.first, L.lnxw, L.lnxb, y, T, H, N, m.gnEps)
-		for i := range y {
-			y[i] *= silu(g[i])
-		}
+		m.span(TC, 24, func(i0, i1 int) { ew.MulSiLU(y[i0:i1], g[i0:i1]) })
 		m.addProjection(x, k, L.output, y, T) // reuse k as the output buffer
 
 		// Channel mixing: lerps on the previous token, σ(receptance) gate.

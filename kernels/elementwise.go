@@ -34,6 +34,10 @@ type Elementwise struct {
 	// WKV4 runs the RWKV-4 WKV recurrence of channels [c0, c1) over T
 	// tokens (see WKV4Args).
 	WKV4 func(a *WKV4Args, c0, c1 int)
+	// MulSiLU: y *= g·σ(g) (the RWKV-5/6 output gate).
+	MulSiLU func(y, g []float32)
+	// WKV5Head advances one RWKV-5/6 head by one token (wkv5HeadGeneric).
+	WKV5Head func(S, r, k, v, w, u, y []float32)
 }
 
 // WKV4Args are the operands of the RWKV-4 WKV scan: per channel c the state
@@ -58,6 +62,8 @@ var GenericElementwise = &Elementwise{
 	Add:        addGeneric,
 	ReluSquare: reluSquareGeneric,
 	WKV4:       wkv4Generic,
+	MulSiLU:    mulSiLUGeneric,
+	WKV5Head:   wkv5HeadGeneric,
 }
 
 // Elementwise returns the element-wise kernels that go with the set: the
@@ -325,4 +331,47 @@ func expShifted(d float32) float32 {
 		return 1
 	}
 	return expF32(d)
+}
+
+func mulSiLUGeneric(y, g []float32) {
+	g = g[:len(y)]
+	for i, z := range g {
+		y[i] *= z * sigmoidF32(z)
+	}
+}
+
+// wkv5HeadGeneric runs one token of the RWKV-5/6 WKV for one head (docs/
+// ARCHITECTURES.md §5.2): y = rᵀ(S + diag(u) k vᵀ), S ← diag(w) S + k vᵀ,
+// with S [N][N] key×value; r, k, w, u indexed by key, v and y by value.
+// y[j] sums over the keys i in ascending order (the assembly's order).
+func wkv5HeadGeneric(S, r, k, v, w, u, y []float32) {
+	N := len(v)
+	checkHead(S, N, r, k, w, u, y)
+	wkv5Rows(S, r, k, v, w, u, y, 0, N)
+}
+
+func checkHead(S []float32, N int, vecs ...[]float32) {
+	ok := len(S) >= N*N
+	for _, x := range vecs {
+		ok = ok && len(x) >= N
+	}
+	if !ok {
+		panic(fmt.Sprintf("kernels: WKV head of size %d with operands too short", N))
+	}
+}
+
+// wkv5Rows is wkv5HeadGeneric for the values j in [j0, j1).
+func wkv5Rows(S, r, k, v, w, u, y []float32, j0, j1 int) {
+	N := len(v)
+	clear(y[j0:j1])
+	for i := 0; i < N; i++ {
+		row := S[i*N : (i+1)*N]
+		ri, ki, wi := r[i], k[i], w[i]
+		ruk := float32(ri*u[i]) * ki
+		for j := j0; j < j1; j++ {
+			s, vj := row[j], v[j]
+			y[j] += float32(ri*s) + float32(ruk*vj)
+			row[j] = float32(s*wi) + float32(ki*vj)
+		}
+	}
 }

@@ -40,6 +40,12 @@ func addAVX512(x, a *float32, n16 int)
 //go:noescape
 func reluSquareAVX512(x *float32, n16 int)
 
+//go:noescape
+func mulSiLUAVX512(y, gate *float32, n16 int, tab *float32)
+
+//go:noescape
+func wkv5HeadAVX512(S, r, k, v, w, u, y *float32, n16 int)
+
 // wkv4Frame is wkv4AVX512's argument block (offsets in the .s file).
 type wkv4Frame struct {
 	a, b, p, first, decay, k, v, r, y *float32
@@ -142,6 +148,23 @@ var avx512Elementwise = &Elementwise{
 			wkv4AVX512(&f)
 		}
 		wkv4Channels(a, c0+g*16, c1)
+	},
+	MulSiLU: func(y, g []float32) {
+		n := len(y)
+		g = g[:n]
+		if q := n / 16; q > 0 {
+			mulSiLUAVX512(&y[0], &g[0], q, &expTable[0])
+		}
+		mulSiLUGeneric(y[n&^15:], g[n&^15:])
+	},
+	WKV5Head: func(S, r, k, v, w, u, y []float32) {
+		N := len(v)
+		checkHead(S, N, r, k, w, u, y)
+		if N == 0 || N%16 != 0 { // the assembly's rows are whole vectors
+			wkv5Rows(S, r, k, v, w, u, y, 0, N)
+			return
+		}
+		wkv5HeadAVX512(&S[0], &r[0], &k[0], &v[0], &w[0], &u[0], &y[0], N/16)
 	},
 }
 

@@ -389,3 +389,78 @@ rsloop:
 rsdone:
 	VZEROUPPER
 	RET
+
+// func mulSiLUAVX512(y, gate *float32, n16 int, tab *float32)
+// y = y·(gate·σ(gate)).
+TEXT ·mulSiLUAVX512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ n16+16(FP), CX
+	MOVQ tab+24(FP), AX
+	EXPCONST(AX)
+	TESTQ CX, CX
+	JZ   siludone
+siluloop:
+	VMOVUPS (SI), Z0
+	SIG16(Z0, Z1, Z2, Z3, Z4, Z5)
+	VMULPS  Z1, Z0, Z1
+	VMULPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  siluloop
+siludone:
+	VZEROUPPER
+	RET
+
+// func wkv5HeadAVX512(S, r, k, v, w, u, y *float32, n16 int)
+// One token of one RWKV-5/6 head of N = 16·n16 (wkv5Rows): for each block
+// of 16 values j, y_j = Σ_i r_i·S_ij + (r_i·u_i·k_i)·v_j in ascending i,
+// and S_ij ← S_ij·w_i + k_i·v_j.
+TEXT ·wkv5HeadAVX512(SB), NOSPLIT, $0-64
+	MOVQ S+0(FP), DI
+	MOVQ r+8(FP), SI
+	MOVQ k+16(FP), DX
+	MOVQ v+24(FP), BX
+	MOVQ w+32(FP), R8
+	MOVQ u+40(FP), R9
+	MOVQ y+48(FP), R10
+	MOVQ n16+56(FP), R11
+	MOVQ R11, R12
+	SHLQ $4, R12 // N
+	MOVQ R12, R13
+	SHLQ $2, R13 // bytes per row of S (and past the last value block)
+	XORQ R11, R11 // byte offset of the value block
+w5block:
+	VMOVUPS (BX)(R11*1), Z0 // v
+	VPXORD  Z1, Z1, Z1      // y
+	LEAQ    (DI)(R11*1), AX // &S[0][block]
+	XORQ    CX, CX
+w5key:
+	VBROADCASTSS (SI)(CX*4), Z2 // r_i
+	VBROADCASTSS (DX)(CX*4), Z3 // k_i
+	VBROADCASTSS (R8)(CX*4), Z4 // w_i
+	VMOVSS       (SI)(CX*4), X5
+	VMULSS       (R9)(CX*4), X5, X5
+	VMULSS       (DX)(CX*4), X5, X5
+	VBROADCASTSS X5, Z5         // r_i·u_i·k_i
+	VMOVUPS      (AX), Z6       // S_ij
+	VMULPS       Z6, Z2, Z7
+	VMULPS       Z0, Z5, Z8
+	VADDPS       Z8, Z7, Z7
+	VADDPS       Z7, Z1, Z1
+	VMULPS       Z4, Z6, Z6
+	VMULPS       Z0, Z3, Z8
+	VADDPS       Z8, Z6, Z6
+	VMOVUPS      Z6, (AX)
+	ADDQ         R13, AX
+	INCQ         CX
+	CMPQ         CX, R12
+	JNE          w5key
+	VMOVUPS Z1, (R10)(R11*1)
+	ADDQ    $64, R11
+	CMPQ    R11, R13
+	JNE     w5block
+	VZEROUPPER
+	RET

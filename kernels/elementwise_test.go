@@ -185,6 +185,7 @@ func checkElementwise(t *testing.T, e *Elementwise, n, off int, gen func(i int) 
 		{"AddMul", func(k *Elementwise, dst []float32) { copy(dst, in[3]); k.AddMul(dst, in[0], in[1]) }},
 		{"Add", func(k *Elementwise, dst []float32) { copy(dst, in[3]); k.Add(dst, in[0]) }},
 		{"ReluSquare", func(k *Elementwise, dst []float32) { copy(dst, in[0]); k.ReluSquare(dst) }},
+		{"MulSiLU", func(k *Elementwise, dst []float32) { copy(dst, in[3]); k.MulSiLU(dst, in[0]) }},
 	}
 	if n > 0 {
 		ops = append(ops, op{"LayerNorm", func(k *Elementwise, dst []float32) { k.LayerNorm(dst, in[0], in[1], in[2], 1e-5) }})
@@ -348,6 +349,58 @@ func TestWKV4Conformance(t *testing.T) {
 	}
 }
 
+// headCase is one WKV head problem of size N: S [N][N] and six vectors.
+func headCase(N int, val func() float32) (S []float32, vecs [6][]float32) {
+	S = make([]float32, N*N)
+	for i := range S {
+		S[i] = val()
+	}
+	for v := range vecs {
+		vecs[v] = make([]float32, N)
+		for i := range vecs[v] {
+			vecs[v][i] = val()
+		}
+	}
+	return S, vecs
+}
+
+// checkHeads runs several tokens of one head through e and the generic
+// kernel and wants the same state and outputs.
+func checkHeads(t *testing.T, e *Elementwise, N int, val func() float32) {
+	t.Helper()
+	S, vecs := headCase(N, val)
+	Sg := append([]float32(nil), S...)
+	for tok := 0; tok < 3; tok++ {
+		r, k, v, w, u := vecs[0], vecs[1], vecs[2], vecs[3], vecs[4]
+		y, yg := make([]float32, N), make([]float32, N)
+		e.WKV5Head(S, r, k, v, w, u, y)
+		GenericElementwise.WKV5Head(Sg, r, k, v, w, u, yg)
+		for i := range yg {
+			if !sameF32(y[i], yg[i]) {
+				t.Fatalf("%s WKV5Head N=%d token %d: y[%d] = %g; generic %g", e.Name, N, tok, i, y[i], yg[i])
+			}
+		}
+		for i := range Sg {
+			if !sameF32(S[i], Sg[i]) {
+				t.Fatalf("%s WKV5Head N=%d token %d: S[%d] = %g; generic %g", e.Name, N, tok, i, S[i], Sg[i])
+			}
+		}
+		vecs[0], vecs[1], vecs[2] = vecs[1], vecs[2], vecs[0] // another token
+	}
+}
+
+// TestWKVHeadConformance: the head kernels give the generic bits for head
+// sizes with and without whole vectors.
+func TestWKVHeadConformance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, e := range elementwiseSets() {
+		for _, N := range []int{1, 8, 16, 17, 32, 48, 64, 67} {
+			checkHeads(t, e, N, func() float32 { return float32(rng.NormFloat64()) })
+			checkHeads(t, e, N, func() float32 { return elemValue(rng) })
+		}
+	}
+}
+
 // FuzzElementwise: every implementation against the generic one on any
 // input bits (lengths and values from the fuzzer), including the WKV4 scan.
 func FuzzElementwise(f *testing.F) {
@@ -392,6 +445,8 @@ func FuzzElementwise(f *testing.F) {
 			GenericElementwise.WKV4(want, c0, C)
 			e.WKV4(got, c0, C)
 			compareWKV4(t, e.Name+" WKV4", got, want)
+			N := []int{16, 32, 64}[int(off)%3]
+			checkHeads(t, e, N, next)
 		}
 	})
 }
