@@ -29,8 +29,6 @@ func layerNorm(dst, x, w, b []float32, eps float64) {
 	}
 }
 
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
-
 func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
 
 // ew returns the element-wise kernels that go with the model's kernel set

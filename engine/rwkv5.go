@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/rwkv-tools/rwkv-tools/arch"
 	"github.com/rwkv-tools/rwkv-tools/format"
@@ -177,22 +176,6 @@ func wkv5(pool *kernels.Pool, S, r, k, v, w []float32, wStride int, u, lnxw, lnx
 			}
 		}
 	})
-}
-
-// headMoments returns one head's mean and 1/√(variance+eps), in float64.
-func headMoments(y []float32, eps float64) (mean, inv float64) {
-	N := len(y)
-	var sum float64
-	for _, z := range y {
-		sum += float64(z)
-	}
-	mean = sum / float64(N)
-	var sq float64
-	for _, z := range y {
-		d := float64(z) - mean
-		sq += d * d
-	}
-	return mean, 1 / math.Sqrt(sq/float64(N)+eps)
 }
 
 // forward runs T ≤ maxChunk tokens. out is nil, [T][V] (every position) or

@@ -137,20 +137,22 @@ func (m *rwkv7) newScratch() *scratch7 {
 	}
 }
 
-// lora computes dst[t] = B·f(A·x[t]) for T rows, f applied elementwise
-// (nil: identity), using tmp for the [T][rank] middle.
-func (m *rwkv7) lora(dst []float32, A, B kernels.Matrix, x []float32, T int, tmp []float32, f func(float32) float32) {
+// lora computes dst[t] = B·f(A·x[t]) for T rows, f applied to the
+// [T][rank] middle in tmp (nil: identity).
+func (m *rwkv7) lora(dst []float32, A, B kernels.Matrix, x []float32, T int, tmp []float32, f func(mid []float32)) {
 	mid := tmp[:T*A.Rows]
 	m.pool.MatMul(mid, A, x, T)
 	if f != nil {
-		for i, z := range mid {
-			mid[i] = f(z)
-		}
+		f(mid)
 	}
 	m.pool.MatMul(dst, B, mid, T)
 }
 
-func tanh32(x float32) float32 { return float32(math.Tanh(float64(x))) }
+// sigmoidAll applies σ to every element of x, split across threads.
+func (m *base) sigmoidAll(x []float32) {
+	sig := m.ew().Sigmoid
+	m.span(len(x), 24, func(i0, i1 int) { sig(x[i0:i1], x[i0:i1]) })
+}
 
 // forward runs T ≤ maxChunk tokens. out is nil, [T][V] (every position) or
 // [V] with lastOnly.
@@ -173,47 +175,65 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 		m.pool.MatMul(r, L.receptance, mr, T)
 		m.pool.MatMul(k, L.key, mk, T)
 		m.pool.MatMul(v, L.value, mv, T)
-		m.lora(w, L.w1, L.w2, mw, T, s.lora, tanh32)
+		m.lora(w, L.w1, L.w2, mw, T, s.lora, m.tanhAll)
 		m.lora(a, L.a1, L.a2, ma, T, s.lora, nil)
-		m.lora(g, L.g1, L.g2, mg, T, s.lora, sigmoid) // no activation after g2
-		for t := 0; t < T; t++ {
-			for c := 0; c < C; c++ {
-				i := t*C + c
-				w[i] = exp32(-decayScale * sigmoid(L.w0[c]+w[i]))
-				a[i] = sigmoid(L.a0[c] + a[i])
-				kk[i] = k[i] * L.kk[c]
-				k[i] *= 1 + (a[i]-1)*L.ka[c]
-			}
-			for h := 0; h < H; h++ {
-				seg := kk[t*C+h*N : t*C+(h+1)*N]
-				var ss float64
-				for _, z := range seg {
-					ss += float64(z) * float64(z)
+		m.lora(g, L.g1, L.g2, mg, T, s.lora, m.sigmoidAll) // no activation after g2
+		ew := m.ew()
+		m.rows(T, int64(C)*80, func(t0, t1 int) {
+			for t := t0; t < t1; t++ {
+				o := t * C
+				wr, ar, kr, kkr := w[o:o+C], a[o:o+C], k[o:o+C], kk[o:o+C]
+				// w = exp(−e^{-1/2}·σ(w0 + w)), a = σ(a0 + a).
+				ew.Add(wr, L.w0)
+				ew.Sigmoid(wr, wr)
+				for c, z := range wr {
+					wr[c] = -decayScale * z
 				}
-				inv := float32(1 / math.Max(math.Sqrt(ss), 1e-12))
-				for j := range seg {
-					seg[j] *= inv
+				ew.Exp(wr, wr)
+				ew.Add(ar, L.a0)
+				ew.Sigmoid(ar, ar)
+				for c, kc := range kr {
+					kkr[c] = kc * L.kk[c]
+					kr[c] = kc * (1 + float32((ar[c]-1)*L.ka[c]))
+				}
+				for h := 0; h < H; h++ {
+					seg := kkr[h*N : (h+1)*N]
+					var ss float64
+					for _, z := range seg {
+						ss += float64(z) * float64(z)
+					}
+					inv := float32(1 / math.Max(math.Sqrt(ss), 1e-12))
+					for j := range seg {
+						seg[j] *= inv
+					}
+				}
+				// a is needed from here on only as kk·a (the WKV's kka).
+				for c, z := range kkr {
+					ar[c] = z * ar[c]
 				}
 			}
-		}
+		})
 		if l == 0 {
 			copy(vf, v) // v_first: layer 0's value, per token
 		} else {
 			// v += (v_first − v)·σ(v0 + v2·(v1·xv)); y is free here.
 			m.lora(y, L.v1, L.v2, mv, T, s.lora, nil)
-			for t := 0; t < T; t++ {
-				for c := 0; c < C; c++ {
-					i := t*C + c
-					v[i] += (vf[i] - v[i]) * sigmoid(L.v0[c]+y[i])
+			m.rows(T, int64(C)*30, func(t0, t1 int) {
+				for t := t0; t < t1; t++ {
+					o := t * C
+					yr, vr := y[o:o+C], v[o:o+C]
+					ew.Add(yr, L.v0)
+					ew.Sigmoid(yr, yr)
+					ew.Lerp(vr, vr, vf[o:o+C], yr)
 				}
-			}
+			})
 		}
 		// WKV scan, sequential in t; S[h][i(value)][j(key)]. Heads are
 		// independent, so they are split across the pool's threads.
 		m.pool.Parallel(H, int64(T*H*N*N)*4, func(h0, h1 int) {
 			for h := h0; h < h1; h++ {
 				for t := 0; t < T; t++ {
-					m.wkv7Head(L, S, w, k, v, r, kk, a, g, y, t*C, h, N)
+					m.wkv7Head(ew, L, S, w, k, v, r, kk, a, g, y, t*C, h, N)
 				}
 			}
 		})
@@ -224,10 +244,7 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 		m.tokenShift(ffnX, xa, true, mixTarget{mk, L.fxk})
 		fk := s.fk[:T*F]
 		m.pool.MatMul(fk, L.fkey, mk, T)
-		for i, z := range fk {
-			z = max(z, 0)
-			fk[i] = z * z // relu²
-		}
+		m.span(len(fk), 2, func(i0, i1 int) { ew.ReluSquare(fk[i0:i1]) }) // relu²
 		m.addProjection(x, r, L.fval, fk, T)
 	}
 	if out != nil {
@@ -236,37 +253,22 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 }
 
 // wkv7Head advances head h of the WKV state by the token whose rows start
-// at o, writing its gated, normed output into y.
-func (m *rwkv7) wkv7Head(L *rwkv7Layer, S, w, k, v, r, kk, a, g, y []float32, o, h, N int) {
+// at o (kernels.Elementwise WKV7Head; kka = kk·a), writing its gated,
+// normed output into y.
+func (m *rwkv7) wkv7Head(ew *kernels.Elementwise, L *rwkv7Layer, S, w, k, v, r, kk, kka, g, y []float32, o, h, N int) {
 	hb := o + h*N
-	wh, kh, vh, rh := w[hb:hb+N], k[hb:hb+N], v[hb:hb+N], r[hb:hb+N]
-	kkh, ah := kk[hb:hb+N], a[hb:hb+N]
-	Sh := S[h*N*N : (h+1)*N*N]
-	for i := 0; i < N; i++ {
-		row := Sh[i*N : (i+1)*N]
-		var sa float32
-		for j, sij := range row {
-			sa -= sij * kkh[j]
-		}
-		vi := vh[i]
-		var yi float32
-		for j := range row {
-			sij := row[j]*wh[j] + sa*(kkh[j]*ah[j]) + vi*kh[j]
-			row[j] = sij
-			yi += sij * rh[j]
-		}
-		y[hb+i] = yi
-	}
-	// GroupNorm over the head, then the bonus term, then the gate.
+	vh, rh, kh := v[hb:hb+N], r[hb:hb+N], k[hb:hb+N]
 	yh := y[hb : hb+N]
-	mean, inv := headMoments(yh, m.gnEps)
+	ew.WKV7Head(S[h*N*N:(h+1)*N*N], w[hb:hb+N], kh, vh, rh, kk[hb:hb+N], kka[hb:hb+N], yh)
+	// GroupNorm over the head (a LayerNorm with its epsilon), then the
+	// bonus term, then the gate.
+	c0 := h * N
+	ew.LayerNorm(yh, yh, L.lnxw[c0:c0+N], L.lnxb[c0:c0+N], m.gnEps)
 	var bonus float32
 	for j := 0; j < N; j++ {
-		bonus += rh[j] * kh[j] * L.rk[h*N+j]
+		bonus += rh[j] * kh[j] * L.rk[c0+j]
 	}
-	for i, z := range yh {
-		c := h*N + i
-		yn := float32((float64(z)-mean)*inv)*L.lnxw[c] + L.lnxb[c]
+	for i, yn := range yh {
 		yh[i] = (yn + bonus*vh[i]) * g[hb+i]
 	}
 }

@@ -38,6 +38,8 @@ type Elementwise struct {
 	MulSiLU func(y, g []float32)
 	// WKV5Head advances one RWKV-5/6 head by one token (wkv5HeadGeneric).
 	WKV5Head func(S, r, k, v, w, u, y []float32)
+	// WKV7Head advances one RWKV-7 head by one token (wkv7HeadGeneric).
+	WKV7Head func(S, w, k, v, r, kk, kka, y []float32)
 }
 
 // WKV4Args are the operands of the RWKV-4 WKV scan: per channel c the state
@@ -64,6 +66,7 @@ var GenericElementwise = &Elementwise{
 	WKV4:       wkv4Generic,
 	MulSiLU:    mulSiLUGeneric,
 	WKV5Head:   wkv5HeadGeneric,
+	WKV7Head:   wkv7HeadGeneric,
 }
 
 // Elementwise returns the element-wise kernels that go with the set: the
@@ -373,5 +376,52 @@ func wkv5Rows(S, r, k, v, w, u, y []float32, j0, j1 int) {
 			y[j] += float32(ri*s) + float32(ruk*vj)
 			row[j] = float32(s*wi) + float32(ki*vj)
 		}
+	}
+}
+
+// reduce16 adds 16 float32 lanes in the assembly's order (RSUM: the upper
+// eight onto the lower, then halves 4, 2, 1).
+func reduce16(acc *[16]float32) float32 {
+	var h [8]float32
+	for l := range h {
+		h[l] = acc[l] + acc[l+8]
+	}
+	for w := 4; w >= 1; w /= 2 {
+		for l := 0; l < w; l++ {
+			h[l] += h[l+w]
+		}
+	}
+	return h[0]
+}
+
+// wkv7HeadGeneric runs one token of the RWKV-7 WKV for one head (docs/
+// ARCHITECTURES.md §7, S [N][N] value×key): for every value row i,
+// sa = −Σ_j S_ij·kk_j, then S_ij ← S_ij·w_j + sa·kka_j + v_i·k_j and
+// y_i = Σ_j S_ij·r_j, where kka = kk·a. The sums over the keys j run in 16
+// lanes (j mod 16) added by reduce16, as the assembly does.
+func wkv7HeadGeneric(S, w, k, v, r, kk, kka, y []float32) {
+	N := len(v)
+	checkHead(S, N, w, k, r, kk, kka, y)
+	wkv7Rows(S, w, k, v, r, kk, kka, y)
+}
+
+func wkv7Rows(S, w, k, v, r, kk, kka, y []float32) {
+	N := len(v)
+	w, k, r, kk, kka = w[:N], k[:N], r[:N], kk[:N], kka[:N]
+	for i := 0; i < N; i++ {
+		row := S[i*N : (i+1)*N]
+		var acc [16]float32
+		for j, s := range row {
+			acc[j%16] += float32(s * kk[j])
+		}
+		sa := -reduce16(&acc)
+		vi := v[i]
+		acc = [16]float32{}
+		for j, s := range row {
+			s = float32(float32(s*w[j])+float32(sa*kka[j])) + float32(vi*k[j])
+			row[j] = s
+			acc[j%16] += float32(s * r[j])
+		}
+		y[i] = reduce16(&acc)
 	}
 }

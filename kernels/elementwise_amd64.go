@@ -46,6 +46,9 @@ func mulSiLUAVX512(y, gate *float32, n16 int, tab *float32)
 //go:noescape
 func wkv5HeadAVX512(S, r, k, v, w, u, y *float32, n16 int)
 
+//go:noescape
+func wkv7HeadAVX512(S, w, k, v, r, kk, kka, y *float32, n16 int)
+
 // wkv4Frame is wkv4AVX512's argument block (offsets in the .s file).
 type wkv4Frame struct {
 	a, b, p, first, decay, k, v, r, y *float32
@@ -165,6 +168,15 @@ var avx512Elementwise = &Elementwise{
 			return
 		}
 		wkv5HeadAVX512(&S[0], &r[0], &k[0], &v[0], &w[0], &u[0], &y[0], N/16)
+	},
+	WKV7Head: func(S, w, k, v, r, kk, kka, y []float32) {
+		N := len(v)
+		checkHead(S, N, w, k, r, kk, kka, y)
+		if N == 0 || N%16 != 0 {
+			wkv7Rows(S, w, k, v, r, kk, kka, y)
+			return
+		}
+		wkv7HeadAVX512(&S[0], &w[0], &k[0], &v[0], &r[0], &kk[0], &kka[0], &y[0], N/16)
 	},
 }
 

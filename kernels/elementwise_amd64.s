@@ -464,3 +464,72 @@ w5key:
 	JNE     w5block
 	VZEROUPPER
 	RET
+
+// RSUM16F folds Z's 16 lanes into X's lane 0 in reduce16's order (upper
+// eight onto the lower, then 4, 2, 1); T is scratch.
+#define RSUM16F(Z, Y, X, ZT, YT, XT) \
+	VEXTRACTF64X4 $1, Z, YT; \
+	VADDPS        YT, Y, Y; \
+	VEXTRACTF128  $1, Y, XT; \
+	VADDPS        XT, X, X; \
+	VMOVHLPS      X, X, XT; \
+	VADDPS        XT, X, X; \
+	VMOVSHDUP     X, XT; \
+	VADDSS        XT, X, X
+
+// func wkv7HeadAVX512(S, w, k, v, r, kk, kka, y *float32, n16 int)
+// One token of one RWKV-7 head of N = 16·n16 (wkv7Rows): per value row i,
+// sa = −Σ S_ij·kk_j, S_ij ← S_ij·w_j + sa·kka_j + v_i·k_j, y_i = Σ S_ij·r_j.
+TEXT ·wkv7HeadAVX512(SB), NOSPLIT, $0-72
+	MOVQ S+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ k+16(FP), DX
+	MOVQ v+24(FP), BX
+	MOVQ r+32(FP), R8
+	MOVQ kk+40(FP), R9
+	MOVQ kka+48(FP), R10
+	MOVQ y+56(FP), R11
+	MOVQ n16+64(FP), R12
+	MOVQ R12, R13
+	SHLQ $6, R13 // bytes per row
+	SHLQ $4, R12 // N
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z7 // the sign bit
+	XORQ CX, CX // value row i
+w7row:
+	VPXORD Z0, Z0, Z0
+	XORQ   AX, AX
+w7sa:
+	VMOVUPS (DI)(AX*1), Z1
+	VMULPS  (R9)(AX*1), Z1, Z1
+	VADDPS  Z1, Z0, Z0
+	ADDQ    $64, AX
+	CMPQ    AX, R13
+	JNE     w7sa
+	RSUM16F(Z0, Y0, X0, Z6, Y6, X6)
+	VPXORD       Z7, Z0, Z0
+	VBROADCASTSS X0, Z2         // sa
+	VBROADCASTSS (BX)(CX*4), Z3 // v_i
+	VPXORD       Z4, Z4, Z4
+	XORQ         AX, AX
+w7upd:
+	VMOVUPS (DI)(AX*1), Z1
+	VMULPS  (SI)(AX*1), Z1, Z1
+	VMULPS  (R10)(AX*1), Z2, Z5
+	VADDPS  Z5, Z1, Z1
+	VMULPS  (DX)(AX*1), Z3, Z5
+	VADDPS  Z5, Z1, Z1
+	VMOVUPS Z1, (DI)(AX*1)
+	VMULPS  (R8)(AX*1), Z1, Z5
+	VADDPS  Z5, Z4, Z4
+	ADDQ    $64, AX
+	CMPQ    AX, R13
+	JNE     w7upd
+	RSUM16F(Z4, Y4, X4, Z6, Y6, X6)
+	VMOVSS X4, (R11)(CX*4)
+	ADDQ   R13, DI
+	INCQ   CX
+	CMPQ   CX, R12
+	JNE    w7row
+	VZEROUPPER
+	RET

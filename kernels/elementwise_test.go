@@ -387,6 +387,25 @@ func checkHeads(t *testing.T, e *Elementwise, N int, val func() float32) {
 		}
 		vecs[0], vecs[1], vecs[2] = vecs[1], vecs[2], vecs[0] // another token
 	}
+	// RWKV-7 on the same values: w, k, v, r, kk, kka.
+	S7, S7g := append([]float32(nil), S...), append([]float32(nil), S...)
+	for tok := 0; tok < 3; tok++ {
+		w, k, v, r, kk, kka := vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5]
+		y, yg := make([]float32, N), make([]float32, N)
+		e.WKV7Head(S7, w, k, v, r, kk, kka, y)
+		GenericElementwise.WKV7Head(S7g, w, k, v, r, kk, kka, yg)
+		for i := range yg {
+			if !sameF32(y[i], yg[i]) {
+				t.Fatalf("%s WKV7Head N=%d token %d: y[%d] = %g; generic %g", e.Name, N, tok, i, y[i], yg[i])
+			}
+		}
+		for i := range S7g {
+			if !sameF32(S7[i], S7g[i]) {
+				t.Fatalf("%s WKV7Head N=%d token %d: S[%d] = %g; generic %g", e.Name, N, tok, i, S7[i], S7g[i])
+			}
+		}
+		vecs[1], vecs[2], vecs[3] = vecs[2], vecs[3], vecs[1]
+	}
 }
 
 // TestWKVHeadConformance: the head kernels give the generic bits for head
