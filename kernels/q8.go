@@ -55,10 +55,11 @@ type q8Vec struct {
 	// s is Q8_1's block term, the float16 of Σqs·d widened (weights with
 	// a min: Q4_1, Q5_1); nil otherwise.
 	s []float32
-	// bias is -off·Σqs per block, where off is the weight type's zero
-	// point (8 for Q4_0, 16 for Q5_0; 0 otherwise): the dots take the raw
-	// unsigned weight codes and start each block's integer sum from it.
-	bias []int32
+	// nsum is -Σqs per block. The dots take unsigned weight codes c =
+	// w + off (off: the zero point, 8 for Q4_0, 16 for Q5_0; 128 for Q8_0
+	// in the VNNI kernels, which flip w's sign bit) and start each block's
+	// integer sum from off·nsum, so that it equals Σ w·x.
+	nsum []int32
 }
 
 // q8Sums reports whether weights of type t dot with Q8_1-style activations.
@@ -84,14 +85,13 @@ func quantizeQ8(v *q8Vec, x []float32, t quant.DType) {
 	nb := len(x) / 32
 	v.qs = grow(v.qs, 32*nb)
 	v.d = grow(v.d, nb)
-	v.bias = grow(v.bias, nb)
+	v.nsum = grow(v.nsum, nb)
 	sums := q8Sums(t)
 	if sums {
 		v.s = grow(v.s, nb)
 	} else {
 		v.s = v.s[:0]
 	}
-	off := q8ZeroPoint(t)
 	for b := 0; b < nb; b++ {
 		xb := (*[32]float32)(x[32*b:])
 		var amax float32
@@ -117,7 +117,7 @@ func quantizeQ8(v *q8Vec, x []float32, t quant.DType) {
 		if sums {
 			v.s[b] = quant.F16ToF32(quant.F32ToF16(float32(sum) * d))
 		}
-		v.bias[b] = -off * sum
+		v.nsum[b] = -sum
 	}
 }
 
@@ -156,7 +156,7 @@ func dotQ8(t quant.DType, row []byte, v *q8Vec) float32 {
 		blk := row[b*bb : (b+1)*bb]
 		xq := (*[32]int8)(v.qs[32*b:])
 		dw := f16At(blk)
-		sumi := v.bias[b]
+		sumi := q8ZeroPoint(t) * v.nsum[b]
 		switch t {
 		case quant.Q8_0:
 			for j := 0; j < 32; j++ {

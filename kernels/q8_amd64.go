@@ -10,7 +10,7 @@ import (
 
 // q8Dot4 is one int8 dot kernel of q8_amd64.s: 4 block rows (ldw bytes
 // apart, nb ≥ 1 blocks) against a q8Vec's codes xq, scales xd and aux (its
-// bias or s); out[r].
+// nsum or s); out[r].
 type q8Dot4 func(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
 
 //go:noescape
@@ -66,7 +66,7 @@ func q8MatVecRows(dots map[quant.DType]q8Dot4) func(dst []float32, m Matrix, v *
 		if dot != nil && nb > 0 {
 			_ = dst[r0:r1]
 			_ = v.qs[32*nb-1]
-			aux := unsafe.Pointer(&v.bias[0])
+			aux := unsafe.Pointer(&v.nsum[0])
 			if q8Sums(m.DType) {
 				aux = unsafe.Pointer(&v.s[0])
 			}

@@ -4,47 +4,54 @@
 
 // Int8 dots for PrecisionFast MatVec: 4 block rows x 1 activation vector
 // quantized to 8-bit blocks (q8Vec), one ymm per 32-element block.
-// Per row and block: the weight codes as unsigned bytes (|w| for Q8_0, the
-// activation taking w's sign, as ggml does), an integer dot of 8 int32
-// lanes (VPDPBUSD with VNNI; VPMADDUBSW + VPMADDWD on plain AVX2, whose
-// int16 pair sums cannot saturate: |w| ≤ 128, |x| ≤ 127), started from the
-// block's zero-point bias (lane 0 = -off·Σx, Q4_0/Q5_0), converted to
-// float32 and accumulated with the block scale dw·dx per lane; types with
-// a min add mw·s into lane 0. The four accumulators are reduced at the end.
+//
+// Per row and block: the weight codes as unsigned bytes c = w + off, an
+// integer dot Σ c·x of 8 int32 lanes started from the bias off·nsum =
+// -off·Σx (so the lanes sum to Σ w·x), converted to float32 and
+// accumulated times the block scale dw·dx; types with a min also add mw·s
+// into lane 0. The four accumulators are reduced at the end.
+//   - VNNI kernels (AVX512-VNNI + VL, BW for the Q5 masks): VPDPBUSD; Q8_0
+//     codes are w with the sign bit flipped (off 128).
+//   - AVX2 kernels: VPMADDUBSW + VPMADDWD (int16 pair sums cannot saturate:
+//     c ≤ 31, or for Q8_0 |w| ≤ 128 with x taking w's sign as ggml does,
+//     |x| ≤ 127), then the bias added.
+// Float16 scales and mins are widened through f16Table (one load each,
+// as ggml's lookup table does), not VCVTPH2PS: fewer vector uops.
 //
 // func q8Dot4<T><V>(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
 // w: row 0's first block, rows ldw bytes apart; xq, xd: the activation
-// codes and scales; aux: bias (int32 per block) or s (float32 per block);
-// nb ≥ 1 blocks.
+// codes and scales; aux: nsum (int32 per block) or s (float32 per
+// block, types with a min); nb ≥ 1 blocks.
 //
-// Registers: row pointers SI, R8, R12, R13; accumulators Y0-Y3; temps
-// Y4-Y8; Y9 all ones (bytes), Y10 0x10 bytes, Y11 int16 ones, Y12 0x0f
-// bytes, Y13 bias or s, Y14 dx, Y15 activation codes.
+// Registers: row pointers SI, R8, R12, R13; f16Table R9; accumulators
+// Y0-Y3; temps Y4-Y7; Y8 nibble shifts (dwords 0 x4, 4 x4); Y9 0x80
+// bytes (VNNI Q8_0) or all ones (AVX2 Q5); Y10 0x10 bytes; Y11 int16
+// ones; Y12 0x0f bytes; Y13 bias or s; Y14 dx; Y15 activation codes.
 
 // SCALE adds float32(lanes I) · (dw·dx) to ACC; dw is the float16 at P.
 #define SCALE(P, I, ACC) \
 	VCVTDQ2PS    I, I; \
-	VPBROADCASTW (P), X7; \
-	VCVTPH2PS    X7, Y7; \
+	MOVWLZX      (P), AX; \
+	VBROADCASTSS (R9)(AX*4), Y7; \
 	VMULPS       Y14, Y7, Y7; \
 	VFMADD231PS  Y7, I, ACC
 
 // MIN adds mw·s (lane 0 of Y13) to ACC; mw is the float16 at off(P).
 #define MIN(off, P, ACC) \
-	VPBROADCASTW off(P), X8; \
-	VCVTPH2PS    X8, Y8; \
-	VFMADD231PS  Y8, Y13, ACC
+	MOVWLZX      off(P), AX; \
+	VBROADCASTSS (R9)(AX*4), Y7; \
+	VFMADD231PS  Y7, Y13, ACC
 
-// NIB4 loads 16 bytes of nibbles at off(P) as 32 codes 0..15 in Y4
-// (element j: low nibble of byte j; element 16+j: its high nibble).
+// NIB4 loads the 16 bytes of nibbles at off(P) into both halves of Y4 and
+// keeps the low nibbles in the low half, the high ones in the high half:
+// codes of elements 0..15, then 16..31.
 #define NIB4(off, P) \
-	VMOVDQU     off(P), X4; \
-	VPSRLW      $4, X4, X5; \
-	VINSERTI128 $1, X5, Y4, Y4; \
-	VPAND       Y12, Y4, Y4
+	VBROADCASTI128 off(P), Y4; \
+	VPSRLVD        Y8, Y4, Y4; \
+	VPAND          Y12, Y4, Y4
 
 // HI5V adds 16 to the codes in Y4 whose bit is set in the uint32 at off(P)
-// (byte-masked add, AVX-512BW/VL).
+// (byte-masked add).
 #define HI5V(off, P) \
 	KMOVD  off(P), K1; \
 	VPADDB Y10, Y4, K1, Y4
@@ -59,21 +66,21 @@
 	VPAND        Y10, Y5, Y5; \
 	VPOR         Y5, Y4, Y4
 
-// Integer dots of unsigned U with signed S into int32 lanes I: from zero
-// (Z) or from the bias in Y13 (B).
-#define DOTVZ(S, U, I) \
-	VPXOR    I, I, I; \
-	VPDPBUSD S, U, I
+// Integer dots of unsigned U with signed S into int32 lanes I: from the
+// bias in Y13 (B) or from zero (Z).
 #define DOTVB(S, U, I) \
 	VMOVDQU  Y13, I; \
 	VPDPBUSD S, U, I
-#define DOTAZ(S, U, I) \
-	VPMADDUBSW S, U, I; \
-	VPMADDWD   Y11, I, I
+#define DOTVZ(S, U, I) \
+	VPXOR    I, I, I; \
+	VPDPBUSD S, U, I
 #define DOTAB(S, U, I) \
 	VPMADDUBSW S, U, I; \
 	VPMADDWD   Y11, I, I; \
 	VPADDD     Y13, I, I
+#define DOTAZ(S, U, I) \
+	VPMADDUBSW S, U, I; \
+	VPMADDWD   Y11, I, I
 
 
 // func q8Dot4Q8_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
@@ -87,33 +94,30 @@ TEXT ·q8Dot4Q8_0VNNI(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	MOVL $0x80808080, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
-	VMOVDQU 2(SI), Y4
-	VPSIGNB Y4, Y15, Y5
-	VPABSB Y4, Y4
-	DOTVZ(Y5, Y4, Y6)
+	VMOVD (R11), X13
+	VPSLLD $7, X13, X13
+	VPXOR 2(SI), Y9, Y4
+	DOTVB(Y15, Y4, Y6)
 	SCALE(SI, Y6, Y0)
-	VMOVDQU 2(R8), Y4
-	VPSIGNB Y4, Y15, Y5
-	VPABSB Y4, Y4
-	DOTVZ(Y5, Y4, Y6)
+	VPXOR 2(R8), Y9, Y4
+	DOTVB(Y15, Y4, Y6)
 	SCALE(R8, Y6, Y1)
-	VMOVDQU 2(R12), Y4
-	VPSIGNB Y4, Y15, Y5
-	VPABSB Y4, Y4
-	DOTVZ(Y5, Y4, Y6)
+	VPXOR 2(R12), Y9, Y4
+	DOTVB(Y15, Y4, Y6)
 	SCALE(R12, Y6, Y2)
-	VMOVDQU 2(R13), Y4
-	VPSIGNB Y4, Y15, Y5
-	VPABSB Y4, Y4
-	DOTVZ(Y5, Y4, Y6)
+	VPXOR 2(R13), Y9, Y4
+	DOTVB(Y15, Y4, Y6)
 	SCALE(R13, Y6, Y3)
 	ADDQ $34, SI
 	ADDQ $34, R8
@@ -124,6 +128,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -144,7 +149,7 @@ TEXT ·q8Dot4Q4_0VNNI(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -152,10 +157,12 @@ TEXT ·q8Dot4Q4_0VNNI(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
 	VMOVD (R11), X13
+	VPSLLD $3, X13, X13
 	NIB4(2, SI)
 	DOTVB(Y15, Y4, Y6)
 	SCALE(SI, Y6, Y0)
@@ -177,6 +184,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -197,7 +205,7 @@ TEXT ·q8Dot4Q4_1VNNI(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -205,6 +213,7 @@ TEXT ·q8Dot4Q4_1VNNI(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -234,6 +243,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -254,7 +264,7 @@ TEXT ·q8Dot4Q5_0VNNI(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -262,6 +272,7 @@ TEXT ·q8Dot4Q5_0VNNI(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 	MOVL $0x10101010, AX
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
@@ -269,6 +280,7 @@ loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
 	VMOVD (R11), X13
+	VPSLLD $4, X13, X13
 	NIB4(6, SI)
 	HI5V(2, SI)
 	DOTVB(Y15, Y4, Y6)
@@ -294,6 +306,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -314,7 +327,7 @@ TEXT ·q8Dot4Q5_1VNNI(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -322,6 +335,7 @@ TEXT ·q8Dot4Q5_1VNNI(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 	MOVL $0x10101010, AX
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
@@ -358,6 +372,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -378,7 +393,7 @@ TEXT ·q8Dot4Q8_0AVX2(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -418,6 +433,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -438,7 +454,7 @@ TEXT ·q8Dot4Q4_0AVX2(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -446,6 +462,7 @@ TEXT ·q8Dot4Q4_0AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 	MOVL $0x00010001, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
@@ -453,6 +470,7 @@ loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
 	VMOVD (R11), X13
+	VPSLLD $3, X13, X13
 	NIB4(2, SI)
 	DOTAB(Y15, Y4, Y6)
 	SCALE(SI, Y6, Y0)
@@ -474,6 +492,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -494,7 +513,7 @@ TEXT ·q8Dot4Q4_1AVX2(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -502,6 +521,7 @@ TEXT ·q8Dot4Q4_1AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 	MOVL $0x00010001, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
@@ -534,6 +554,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -554,7 +575,7 @@ TEXT ·q8Dot4Q5_0AVX2(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -562,6 +583,7 @@ TEXT ·q8Dot4Q5_0AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 	MOVL $0x10101010, AX
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
@@ -573,6 +595,7 @@ loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
 	VMOVD (R11), X13
+	VPSLLD $4, X13, X13
 	NIB4(6, SI)
 	HI5A(2, SI)
 	DOTAB(Y15, Y4, Y6)
@@ -598,6 +621,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -618,7 +642,7 @@ TEXT ·q8Dot4Q5_1AVX2(SB), NOSPLIT, $0-56
 	MOVQ xd+24(FP), R10
 	MOVQ aux+32(FP), R11
 	MOVQ nb+40(FP), CX
-	MOVQ out+48(FP), BX
+	MOVQ ·f16Table(SB), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -626,6 +650,7 @@ TEXT ·q8Dot4Q5_1AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
 	MOVL $0x10101010, AX
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
@@ -666,6 +691,7 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
+	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
@@ -674,6 +700,13 @@ loop:
 	VMOVUPS X0, (BX)
 	VZEROUPPER
 	RET
+
+// q8nibshift: dword shift counts for NIB4, 0 in the low half, 4 in the high.
+DATA q8nibshift<>+0(SB)/8, $0
+DATA q8nibshift<>+8(SB)/8, $0
+DATA q8nibshift<>+16(SB)/8, $0x0000000400000004
+DATA q8nibshift<>+24(SB)/8, $0x0000000400000004
+GLOBL q8nibshift<>(SB), RODATA|NOPTR, $32
 
 // q8bytesel: byte j of each 128-bit lane selects byte j/8 of the lane's
 // broadcast uint32 (lane 1: bytes 2 and 3).

@@ -112,8 +112,8 @@ func TestQuantizeQ8MatchesGGML(t *testing.T) {
 				t.Fatalf("q8_0 block %d elem %d (x=%g): q %d, ggml %d", b, j, x[32*b+j], v.qs[32*b+j], int8(blk[2+j]))
 			}
 		}
-		if v.bias[b] != 0 || len(v.s) != 0 {
-			t.Fatalf("q8_0 block %d: bias %d, %d sums (want none)", b, v.bias[b], len(v.s))
+		if len(v.s) != 0 {
+			t.Fatalf("q8_0 block %d: %d Q8_1 sums (want none)", b, len(v.s))
 		}
 	}
 	for _, wt := range []quant.DType{quant.Q4_1, quant.Q5_1} {
@@ -133,15 +133,15 @@ func TestQuantizeQ8MatchesGGML(t *testing.T) {
 			}
 		}
 	}
-	for _, wt := range []quant.DType{quant.Q4_0, quant.Q5_0} {
+	for _, wt := range qtypes {
 		quantizeQ8(&v, x, wt)
 		for b := range blocks {
 			var sum int32
 			for j := 0; j < 32; j++ {
 				sum += int32(v.qs[32*b+j])
 			}
-			if want := -q8ZeroPoint(wt) * sum; v.bias[b] != want {
-				t.Fatalf("%v block %d: bias %d, want %d", wt, b, v.bias[b], want)
+			if v.nsum[b] != -sum {
+				t.Fatalf("%v block %d: nsum %d, want %d", wt, b, v.nsum[b], -sum)
 			}
 		}
 	}
