@@ -196,6 +196,7 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 		// Data-dependent token shift: dx = x_prev − x, xxx = x + dx·μ'_x,
 		// then five LoRA offsets m_s = W2[s]·tanh(W1·xxx)[s].
 		m.normRows(xa, x, L.ln1w, L.ln1b)
+		ew := m.ew()
 		m.rows(T, int64(C)*2, func(t0, t1 int) {
 			for t := t0; t < t1; t++ {
 				cur := xa[t*C : (t+1)*C]
@@ -203,11 +204,10 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 				if t > 0 {
 					p = xa[(t-1)*C : t*C]
 				}
-				for c := range cur {
-					d := p[c] - cur[c]
-					dx[t*C+c] = d
-					xx[t*C+c] = cur[c] + float32(d*L.lx[c])
+				for c, x := range cur {
+					dx[t*C+c] = p[c] - x
 				}
+				ew.Lerp(xx[t*C:(t+1)*C], cur, p, L.lx) // x + (x_prev − x)·μ'_x
 			}
 		})
 		copy(attX, xa[(T-1)*C:TC])
@@ -218,13 +218,15 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 				copy(mid[t*Dm:(t+1)*Dm], hid[t*5*Dm+si*Dm:t*5*Dm+(si+1)*Dm])
 			}
 			m.pool.MatMul(mm, L.w2[si], mid, T)
+			// dst = x + dx·(μ + m_s)
 			m.rows(T, int64(C)*2, func(t0, t1 int) {
 				for t := t0; t < t1; t++ {
-					for c, mu := range tgt.mu[:C] {
-						i := t*C + c
-						tgt.dst[i] = xa[i] + float32(dx[i]*(mu+mm[i]))
-					}
+					o := t * C
+					ew.Add(mm[o:o+C], tgt.mu)
 				}
+				o0, o1 := t0*C, t1*C
+				copy(tgt.dst[o0:o1], xa[o0:o1])
+				ew.AddMul(tgt.dst[o0:o1], dx[o0:o1], mm[o0:o1])
 			})
 		}
 		m.pool.MatMul(r, L.receptance, xr, T)
@@ -236,7 +238,6 @@ func (m *rwkv6) forward(s *scratch6, st *State, tokens []int, out []float32, las
 		m.pool.MatMul(dmid, L.dw1, xw, T)
 		m.tanhAll(dmid)
 		m.pool.MatMul(w, L.dw2, dmid, T)
-		ew := m.ew()
 		m.rows(T, int64(C)*50, func(t0, t1 int) {
 			row := w[t0*C : t1*C]
 			for t := t0; t < t1; t++ {
