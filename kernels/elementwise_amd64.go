@@ -49,6 +49,12 @@ func wkv5HeadAVX512(S, r, k, v, w, u, y *float32, n16 int)
 //go:noescape
 func wkv7HeadAVX512(S, w, k, v, r, kk, kka, y *float32, n16 int)
 
+//go:noescape
+func wkv5Head64AVX512(S, r, k, v, w, u, y *float32)
+
+//go:noescape
+func wkv7Head64AVX512(S, w, k, v, r, kk, kka, y *float32)
+
 // wkv4Frame is wkv4AVX512's argument block (offsets in the .s file).
 type wkv4Frame struct {
 	a, b, p, first, decay, k, v, r, y *float32
@@ -167,6 +173,10 @@ var avx512Elementwise = &Elementwise{
 			wkv5Rows(S, r, k, v, w, u, y, 0, N)
 			return
 		}
+		if N == 64 {
+			wkv5Head64AVX512(&S[0], &r[0], &k[0], &v[0], &w[0], &u[0], &y[0])
+			return
+		}
 		wkv5HeadAVX512(&S[0], &r[0], &k[0], &v[0], &w[0], &u[0], &y[0], N/16)
 	},
 	WKV7Head: func(S, w, k, v, r, kk, kka, y []float32) {
@@ -174,6 +184,10 @@ var avx512Elementwise = &Elementwise{
 		checkHead(S, N, w, k, r, kk, kka, y)
 		if N == 0 || N%16 != 0 {
 			wkv7Rows(S, w, k, v, r, kk, kka, y)
+			return
+		}
+		if N == 64 {
+			wkv7Head64AVX512(&S[0], &w[0], &k[0], &v[0], &r[0], &kk[0], &kka[0], &y[0])
 			return
 		}
 		wkv7HeadAVX512(&S[0], &w[0], &k[0], &v[0], &r[0], &kk[0], &kka[0], &y[0], N/16)

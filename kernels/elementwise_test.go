@@ -469,3 +469,49 @@ func FuzzElementwise(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkElementwise: the hot element-wise kernels at the 169M shape
+// (one head of 64 for the WKV steps, 768 channels × 128 tokens otherwise).
+func BenchmarkElementwise(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	val := func() float32 { return float32(rng.NormFloat64()) }
+	sets := append([]*Elementwise{GenericElementwise}, elementwiseSets()...)
+	for _, e := range sets {
+		S, vecs := headCase(64, val)
+		y := make([]float32, 64)
+		b.Run("kernels="+e.Name+"/op=wkv5head64", func(b *testing.B) {
+			for b.Loop() {
+				e.WKV5Head(S, vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], y)
+			}
+		})
+		b.Run("kernels="+e.Name+"/op=wkv7head64", func(b *testing.B) {
+			for b.Loop() {
+				e.WKV7Head(S, vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5], y)
+			}
+		})
+		w := wkv4Case(rng, 128, 768, val)
+		b.Run("kernels="+e.Name+"/op=wkv4-128x768", func(b *testing.B) {
+			for b.Loop() {
+				e.WKV4(w, 0, 768)
+			}
+		})
+		x := make([]float32, 128*768)
+		for i := range x {
+			x[i] = val()
+		}
+		dst := make([]float32, len(x))
+		b.Run("kernels="+e.Name+"/op=sigmoid-128x768", func(b *testing.B) {
+			for b.Loop() {
+				e.Sigmoid(dst, x)
+			}
+		})
+		wt, bs := x[:768], x[768:1536]
+		b.Run("kernels="+e.Name+"/op=layernorm-128x768", func(b *testing.B) {
+			for b.Loop() {
+				for t := 0; t < 128; t++ {
+					e.LayerNorm(dst[t*768:(t+1)*768], x[t*768:(t+1)*768], wt, bs, 1e-5)
+				}
+			}
+		})
+	}
+}
