@@ -14,6 +14,9 @@ func expAVX512(dst, x *float32, n16 int, tab *float32)
 func sigmoidAVX512(dst, x *float32, n16 int, tab *float32)
 
 //go:noescape
+func tanhAVX512(dst, x *float32, n16 int, tab *float32)
+
+//go:noescape
 func wkv4AVX512(f *wkv4Frame)
 
 //go:noescape
@@ -80,6 +83,14 @@ var avx512Elementwise = &Elementwise{
 			sigmoidAVX512(&dst[0], &x[0], g, &expTable[0])
 		}
 		sigmoidGeneric(dst[n&^15:], x[n&^15:])
+	},
+	Tanh: func(dst, x []float32) {
+		n := len(x)
+		dst = dst[:n]
+		if g := n / 16; g > 0 {
+			tanhAVX512(&dst[0], &x[0], g, &expTable[0])
+		}
+		tanhGeneric(dst[n&^15:], x[n&^15:])
 	},
 	LayerNorm: func(dst, x, w, b []float32, eps float64) {
 		checkLN(dst, x, w, b)

@@ -103,6 +103,33 @@ sigdone:
 	VZEROUPPER
 	RET
 
+// func tanhAVX512(dst, x *float32, n16 int, tab *float32)
+// dst = 1 − 2/(expF32(x + x) + 1).
+TEXT ·tanhAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n16+16(FP), CX
+	MOVQ tab+24(FP), AX
+	EXPCONST(AX)
+	VBROADCASTSS 52(AX), Z18
+	TESTQ CX, CX
+	JZ   tanhdone
+tanhloop:
+	VMOVUPS (SI), Z0
+	VADDPS  Z0, Z0, Z0
+	EXP16(Z0, Z1, Z2, Z3, Z4)
+	VADDPS  Z31, Z1, Z1
+	VDIVPS  Z1, Z18, Z1
+	VSUBPS  Z1, Z31, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  tanhloop
+tanhdone:
+	VZEROUPPER
+	RET
+
 // func wkv4AVX512(f *wkv4Frame)
 // Frame: a 0, b 8, p 16, first 24, decay 32, k 40, v 48, r 56, y 64 (all
 // at channel c0), T 72, stride (bytes per token row) 80, n16 88, tab 96.

@@ -105,6 +105,38 @@ func TestSigmoidF32Accuracy(t *testing.T) {
 	}
 }
 
+// TestTanhF32Accuracy: tanhF32 against math.Tanh over the whole range,
+// within 2.5e-7 absolute.
+func TestTanhF32Accuracy(t *testing.T) {
+	stride := uint32(1021)
+	if testing.Short() {
+		stride = 8191
+	}
+	var worst float64
+	var worstX float32
+	for u := uint64(0); u < 1<<32; u += uint64(stride) {
+		x := math.Float32frombits(uint32(u))
+		if x != x {
+			continue
+		}
+		if d := math.Abs(float64(tanhF32(x)) - math.Tanh(float64(x))); d > worst {
+			worst, worstX = d, x
+		}
+	}
+	t.Logf("tanhF32: max absolute error %.3g (at x = %g)", worst, worstX)
+	if worst > 2.5e-7 {
+		t.Errorf("tanh absolute error %.3g; bound 2.5e-7", worst)
+	}
+	for _, x := range []float32{10, 100, float32(math.Inf(1))} {
+		if tanhF32(x) != 1 || tanhF32(-x) != -1 {
+			t.Errorf("tanh(±%g) = %g, %g; want ±1", x, tanhF32(x), tanhF32(-x))
+		}
+	}
+	if v := tanhF32(float32(math.NaN())); v == v {
+		t.Errorf("tanh(NaN) = %g", v)
+	}
+}
+
 // sameF32 is bit equality, any NaN equal to any NaN (x86 propagates the
 // payload of one operand or the other depending on operand order).
 func sameF32(a, b float32) bool {
@@ -180,6 +212,7 @@ func checkElementwise(t *testing.T, e *Elementwise, n, off int, gen func(i int) 
 	ops := []op{
 		{"Exp", func(k *Elementwise, dst []float32) { k.Exp(dst, in[0]) }},
 		{"Sigmoid", func(k *Elementwise, dst []float32) { k.Sigmoid(dst, in[0]) }},
+		{"Tanh", func(k *Elementwise, dst []float32) { k.Tanh(dst, in[0]) }},
 		{"Mix", func(k *Elementwise, dst []float32) { k.Mix(dst, in[0], in[1], in[2]) }},
 		{"Lerp", func(k *Elementwise, dst []float32) { k.Lerp(dst, in[0], in[1], in[2]) }},
 		{"AddMul", func(k *Elementwise, dst []float32) { copy(dst, in[3]); k.AddMul(dst, in[0], in[1]) }},
