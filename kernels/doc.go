@@ -8,19 +8,21 @@
 // -tags purego) avx2 (AVX2+FMA+F16C) and avx512 (AVX-512F/BW/VL too) are
 // listed when the CPU has them, and Best picks the last one available
 // ($RWKV_KERNELS forces one). Tests run every set in Available against
-// Generic. Both amd64 sets have assembly for every weight type: register
-// tiles of 4 rows x 2 tokens (avx2, ymm) or 4 x 4 (avx512, zmm) for MatMul
-// and 4 x 1 for MatVec, one FMA accumulator per (row, token) pair; block
-// rows (and f16/bf16 rows in long MatMuls) are decoded once into float32
-// panels, rows of 1024+ elements are walked in L1-sized K blocks (the
-// accumulators wait in memory, same order), and MatVec decodes block rows
-// in registers.
+// Generic. Both amd64 sets have assembly for every weight type. MatVec:
+// register tiles of 4 rows x 1 token with one FMA accumulator per row
+// (lane-split partial sums, a fixed reduction); MatVec decodes block rows
+// in registers. MatMul: avx512 runs a packed outer product (gemm_amd64.go:
+// 12 rows x 32 tokens per tile, tokens in lanes, weights widened or
+// decoded once per call into small panels); avx2 still runs its 4 x 2
+// dot-product tiles (rows of 1024+ elements walked in L1-sized K blocks).
 //
-// Numerics: activations and accumulators are float32, and a row's dot
-// product is computed the same way whether it is called from MatVec or
-// MatMul, so a sequence of tokens gives bit-identical results to the same
-// tokens fed one by one, and splitting rows across threads changes nothing.
-// Sets differ from each other in the last bits (FMA, summation order).
+// Numerics: activations and accumulators are float32. MatMul's bits for
+// output (t, r) depend only on W[r], x[t] and the set, never on T (one
+// token included), the tile or the thread split. Generic and avx512
+// compute each output as one in-order chain of fused multiply-adds
+// (gemm.go) and agree bit for bit; avx2's MatMul equals its own MatVec
+// bit for bit. MatVec may sum in another order than MatMul (they agree
+// within float32 rounding). Sets differ from each other in the last bits.
 // Block-quantized weights are dequantized block by block, so Generic's
 // result is exactly its f32 result on the dequantized matrix.
 //
@@ -30,6 +32,6 @@
 // (quantizeQ8, bit-exact with quantize_row_q8_0_ref/q8_1_ref) and dotted
 // with integer instructions (q8_amd64.s: VPDPBUSD with AVX512-VNNI,
 // VPMADDUBSW on AVX2; dotQ8 in Go). It is still independent of the thread
-// count, but no longer equal to MatMul, which keeps float32 activations
-// for any T (one included). PrecisionExact keeps float32 everywhere.
+// count; MatMul keeps float32 activations for any T (one included).
+// PrecisionExact keeps float32 everywhere.
 package kernels

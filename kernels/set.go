@@ -21,6 +21,10 @@ type Set struct {
 	matVecQ8Rows func(dst []float32, m Matrix, v *q8Vec, r0, r1 int)
 
 	fmaBurn func(iters int) int64 // FMABurn's loop (nil: pure Go)
+	// chainMatMul: MatMulRows sums in MatMul's order (gemm.go), so it
+	// equals Generic's MatMulRows bit for bit; else it equals its own
+	// MatVecRows bit for bit.
+	chainMatMul bool
 }
 
 // Generic is the pure-Go set: always available, the reference for others.
@@ -30,6 +34,7 @@ var Generic = Set{
 	MatMulRows: genericMatMulRows,
 
 	matVecQ8Rows: genericMatVecQ8Rows,
+	chainMatMul: true,
 }
 
 // Available lists the kernel sets this CPU can run, Generic first.
@@ -195,19 +200,20 @@ func (p *Pool) matVecExact(dst []float32, m Matrix, x []float32) {
 }
 
 // MatMul computes dst[t] = W·x[t] for t < T (dst [T][Rows], x [T][Cols]).
+// Row ranges are multiples of 12 (the avx512 tile height) apart.
 func (p *Pool) MatMul(dst []float32, m Matrix, x []float32, T int) {
-	if T == 1 {
-		if p.decode {
-			p.MatVec(dst, m, x)
-		} else {
-			// Never the int8 path: MatMul's bits must not depend on T.
-			p.matVecExact(dst, m, x)
-		}
+	// The decode view (engine Step) takes MatVec for one token; MatMul
+	// itself never does: its bits must not depend on T.
+	if T == 1 && p.decode {
+		p.MatVec(dst, m, x)
+		return
+	}
+	if T <= 0 {
 		return
 	}
 	_ = dst[T*m.Rows-1]
 	_ = x[T*m.Cols-1]
-	p.split(m.Rows, int64(m.Rows)*int64(m.Cols)*int64(T), 4, func(r0, r1 int) {
+	p.split(m.Rows, int64(m.Rows)*int64(m.Cols)*int64(T), 12, func(r0, r1 int) {
 		p.Kernels.MatMulRows(dst, m, x, T, r0, r1)
 	})
 }
