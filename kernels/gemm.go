@@ -36,8 +36,8 @@ func fma32Easy(s float64) bool {
 }
 
 // fma32Hard is fma32 for the rare sums fma32Easy refuses: s = p + c
-// rounded to nearest, redone rounding to odd. (Not inlined, so that
-// fmaStep is.)
+// rounded to nearest, redone rounding to odd.
+//
 //go:noinline
 func fma32Hard(p, c, s float64) float32 {
 	bits := math.Float64bits(s)
