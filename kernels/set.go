@@ -34,7 +34,7 @@ var Generic = Set{
 	MatMulRows: genericMatMulRows,
 
 	matVecQ8Rows: genericMatVecQ8Rows,
-	chainMatMul: true,
+	chainMatMul:  true,
 }
 
 // Available lists the kernel sets this CPU can run, Generic first.
