@@ -204,9 +204,13 @@ func checkRWKVCpp(t *testing.T, expected string, cases []rwkvCppCase) {
 }
 
 // checkSequenceMatchesStep: chunked sequences carrying the state give the
-// same logits and state as token-by-token stepping (≤ 1e-5).
+// same logits and state as token-by-token stepping within 1e-4. Not bit
+// for bit: Step multiplies with MatVec (lane-split partial sums) and
+// Sequence with MatMul (one FMA chain per output, kernels/gemm.go), so
+// they round differently; measured max |Δ| 1.2e-5 on logits and 2.0e-5 on
+// the state (tiny v5-v7 references, 150 tokens, avx512).
 func checkSequenceMatchesStep(t *testing.T, m engine.Model) {
-	checkSequenceMatchesStepTol(t, m, 1e-5, 1e-5)
+	checkSequenceMatchesStepTol(t, m, 1e-4, 1e-4)
 }
 
 // checkSequenceMatchesStepTol is checkSequenceMatchesStep within tol (max
@@ -232,7 +236,7 @@ func checkSequenceMatchesStepTol(t *testing.T, m engine.Model, tol, stateTol flo
 			}
 		}
 		s := testutil.CompareLogits(want, got, V)
-		if s.MaxAbs > tol || (tol <= 1e-5 && s.Top1Agree != len(tokens)) {
+		if s.MaxAbs > tol || (tol <= 1e-4 && s.Top1Agree != len(tokens)) {
 			t.Errorf("chunk %d: %s (tolerance %g)", chunk, s, tol)
 		}
 		if d := maxAbs(st.Data, stepSt.Data); d > stateTol {

@@ -77,29 +77,17 @@ func Load(f *format.File, opts Options) (Model, error) {
 		if m, err = load(f, pool); err != nil {
 			return err
 		}
-		if opts.Precision == kernels.PrecisionFast && hasBlockMatrices(f) {
-			// Weights are views of the mapping: a second load for Step
-			// costs only its small vectors.
-			step, err = load(f, pool.ForDecode())
-		}
+		// Step decodes through MatVec (the decode view): MatMul's
+		// kernels (avx512: packed GEMM tiles) are built for many tokens.
+		// Weights are views of the mapping: a second load for Step costs
+		// only its small vectors.
+		step, err = load(f, pool.ForDecode())
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return guarded{m, step}, nil
-}
-
-// hasBlockMatrices reports whether f holds a ggml block-quantized tensor
-// (the only ones precision changes).
-func hasBlockMatrices(f *format.File) bool {
-	for _, t := range f.Tensors {
-		switch t.DType {
-		case quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0:
-			return true
-		}
-	}
-	return false
 }
 
 func newPool(opts Options) (*kernels.Pool, error) {

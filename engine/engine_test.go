@@ -71,8 +71,10 @@ func TestRWKVCppQuantized(t *testing.T) {
 				t.Fatal(err)
 			}
 			step := stepTokens(t, m, tokens, len(want))
-			if d := maxAbs(seq, step); d != 0 {
-				t.Errorf("exact: sequence and step differ by %g (must be identical)", d)
+			// Step's MatVec and Sequence's MatMul sum in different
+			// orders (see checkSequenceMatchesStep): measured ≤ 2.9e-6.
+			if d := maxAbs(seq, step); d > 1e-5 {
+				t.Errorf("exact: sequence and step differ by %g (tolerance 1e-5)", d)
 			}
 			s := testutil.CompareLogits(want, seq, len(want))
 			t.Logf("%s: %s", m.Kernels(), s)
@@ -131,11 +133,11 @@ func demoModel(t *testing.T, threads int) engine.Model {
 var demoModelPath = filepath.Join(testutil.RepoRoot(), "internal", "demo", "testdata", "tiny-rwkv4-demo-bf16.pth")
 
 // TestSequenceMatchesStep: chunked sequences carrying state give the same
-// logits and state as token-by-token stepping (≤ 1e-5; in fact identical).
+// logits and state as token-by-token stepping (within float32 rounding).
 func TestSequenceMatchesStep(t *testing.T) { checkSequenceMatchesStep(t, demoModel(t, 0)) }
 
 // TestSequenceMatchesStepPrecision: on block-quantized copies of the demo
-// model, exact decode equals Sequence bit for bit (any chunking); fast
+// model, exact decode equals Sequence within float32 rounding (any chunking); fast
 // decode rounds the activations of every block-type product to 8 bits
 // (Sequence keeps float32), so over 150 steps it drifts from Sequence:
 // measured max |Δ| 0.126 (q8_0) and 0.115 (q4_1) on logits, 0.111 and
@@ -144,7 +146,7 @@ func TestSequenceMatchesStepPrecision(t *testing.T) {
 	for _, dt := range []convert.DTypeChoice{convert.DTypeQ8_0, convert.DTypeQ4_1} {
 		t.Run(string(dt)+"/exact", func(t *testing.T) {
 			m := convertAndLoadOpts(t, demoModelPath, dt, engine.Options{Precision: kernels.PrecisionExact})
-			checkSequenceMatchesStepTol(t, m, 0, 0)
+			checkSequenceMatchesStepTol(t, m, 1e-4, 1e-4) // measured 7.6e-6 (MatVec vs MatMul order)
 		})
 		t.Run(string(dt)+"/fast", func(t *testing.T) {
 			m := convertAndLoadOpts(t, demoModelPath, dt, engine.Options{Precision: kernels.PrecisionFast})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -121,7 +123,14 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: %s", errOut)
 	}
-	for _, want := range []string{"RWKV-4 from pth", "max |Δlogit| vs sequence mode = 0", "top-1 agreement 12/12", "next tokens:",
+	// Step (MatVec) and Sequence (MatMul) round differently since the
+	// avx512 GEMM (one FMA chain per output): measured 4.6e-6, held to 1e-4.
+	if m := regexp.MustCompile(`max \|Δlogit\| vs sequence mode = (\S+);`).FindStringSubmatch(out); m == nil {
+		t.Errorf("demo output lacks the step-vs-sequence line:\n%s", out)
+	} else if d, err := strconv.ParseFloat(m[1], 64); err != nil || d > 1e-4 {
+		t.Errorf("token by token vs sequence mode: max |Δlogit| %s (tolerance 1e-4)", m[1])
+	}
+	for _, want := range []string{"RWKV-4 from pth", "top-1 agreement 12/12", "next tokens:",
 		"tiny-rwkv4-q8_0.gguf: ", "Q8_0", "| tiny-rwkv4-q8_0.gguf |", "KL mean",
 		"== 7. eval on the demo's own tasks", "| tiny-rwkv4-q8_0.gguf | demo_cloze  | ppl"} {
 		if !strings.Contains(out, want) {
