@@ -105,9 +105,11 @@ func readAVX2(p *byte, n256 int) uint64
 var avx2Set = Set{
 	Name:         "avx2",
 	MatVecRows:   avx2Tiles.matVecRows,
-	MatMulRows:   avx2Tiles.matMulRows,
+	MatMulRows:   avx2Gemm.matMulRows,
 	matVecQ8Rows: q8MatVecRows(q8DotsAVX2),
 	fmaBurn:      func(iters int) int64 { fmaBurnAVX2(iters); return int64(iters) * 12 * 8 * 2 },
+
+	chainMatMul: true,
 }
 
 var available = func() []Set {

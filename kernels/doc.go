@@ -11,18 +11,17 @@
 // Generic. Both amd64 sets have assembly for every weight type. MatVec:
 // register tiles of 4 rows x 1 token with one FMA accumulator per row
 // (lane-split partial sums, a fixed reduction); MatVec decodes block rows
-// in registers. MatMul: avx512 runs a packed outer product (gemm_amd64.go:
-// 12 rows x 32 tokens per tile, tokens in lanes, weights widened or
-// decoded once per call into small panels); avx2 still runs its 4 x 2
-// dot-product tiles (rows of 1024+ elements walked in L1-sized K blocks).
+// in registers. MatMul: a packed outer product (gemm_amd64.go: 12 rows x
+// 32 tokens per tile on avx512, 6 x 16 on avx2, tokens in lanes; weights
+// widened or decoded once per call into small row panels; K blocks of up
+// to 768).
 //
 // Numerics: activations and accumulators are float32. MatMul's bits for
 // output (t, r) depend only on W[r], x[t] and the set, never on T (one
-// token included), the tile or the thread split. Generic and avx512
-// compute each output as one in-order chain of fused multiply-adds
-// (gemm.go) and agree bit for bit; avx2's MatMul equals its own MatVec
-// bit for bit. MatVec may sum in another order than MatMul (they agree
-// within float32 rounding). Sets differ from each other in the last bits.
+// token included), the tile or the thread split: every set computes each
+// output as one in-order chain of fused multiply-adds (gemm.go), so all
+// sets' MatMuls agree bit for bit. MatVec sums in another order (they
+// agree within float32 rounding); sets' MatVecs differ in the last bits.
 // Block-quantized weights are dequantized block by block, so Generic's
 // result is exactly its f32 result on the dequantized matrix.
 //

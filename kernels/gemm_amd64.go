@@ -23,19 +23,63 @@ func packX32AVX512(xp *float32, x *float32, ldx int, k int, mlo, mhi int)
 //go:noescape
 func scatter12x32AVX512(acc *float32, dst *float32, ldd int, mlo, mhi int)
 
-// The avx512 MatMul is a packed outer product: the activations of 32
-// tokens are packed once per call as xp[k][32] (tokens in lanes), the
-// weights of 12 rows are read (f32) or widened/decoded once per call into
-// a small panel, and a 12x32 tile keeps 24 zmm accumulators. Each output
-// (t, r) is one FMA chain over k = 0, 1, ... from +0 (genericMatMulRows'
-// order), split into K blocks whose chains continue through memory, so its
-// bits depend only on W[r] and x[t]: not on T, the tile or the row range.
+//go:noescape
+func gemm6x16AVX2(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
 
-const (
-	gemmRows   = 12 // weight rows per tile
-	gemmTokens = 32 // tokens per tile
+// The amd64 MatMuls are a packed outer product: the activations of a
+// group of tokens are packed once per call as xp[k][tokens] (tokens in
+// lanes), the weights of a panel of rows are read (f32) or widened/decoded
+// once per call into a small row-major panel, and a tile keeps one vector
+// accumulator per (row, lane group). Each output (t, r) is one FMA chain
+// over k = 0, 1, ... from +0 (genericMatMulRows' order), split into K
+// blocks whose chains continue through memory, so its bits depend only on
+// W[r] and x[t]: not on T, the tile, the row range or the set.
 
-)
+// gemmTiles is one set's tile shape and kernels.
+type gemmTiles struct {
+	rows, tokens int
+	// kern runs a full tile over kc columns: w rows ldw bytes apart, xp
+	// packed [kc][tokens], acc [rows][tokens] (continued when load != 0).
+	kern func(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+	// half, if not nil, is kern for groups of at most tokens/2 tokens.
+	half func(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+	// pack packs nt ≤ tokens token rows of x (ldx bytes apart, c columns)
+	// into xp, zero for the missing tokens.
+	pack func(xp []float32, x []float32, c, nt int)
+	// scatter, if not nil, stores a full panel's acc into dst (rows ldd
+	// bytes apart) for the first nt tokens.
+	scatter func(acc *float32, dst *float32, ldd int, nt int)
+}
+
+var avx512Gemm = &gemmTiles{
+	rows: 12, tokens: 32, kern: gemm12x32AVX512, half: gemm12x16AVX512,
+	pack: func(xp, x []float32, c, nt int) {
+		lo, hi := tokenMasks(nt)
+		packX32AVX512(&xp[0], &x[0], 4*c, c, lo, hi)
+	},
+	scatter: func(acc, dst *float32, ldd, nt int) {
+		lo, hi := tokenMasks(nt)
+		scatter12x32AVX512(acc, dst, ldd, lo, hi)
+	},
+}
+
+var avx2Gemm = &gemmTiles{rows: 6, tokens: 16, kern: gemm6x16AVX2, pack: packXGo(16)}
+
+// packXGo packs in Go (AVX2 has no fast transposing store).
+func packXGo(tokens int) func(xp, x []float32, c, nt int) {
+	return func(xp, x []float32, c, nt int) {
+		xp = xp[:c*tokens]
+		if nt < tokens {
+			clear(xp)
+		}
+		for j := 0; j < nt; j++ {
+			row := x[j*c : (j+1)*c]
+			for k, v := range row {
+				xp[k*tokens+j] = v
+			}
+		}
+	}
+}
 
 type gemmScratch struct{ xp, w, acc []float32 }
 
@@ -53,6 +97,10 @@ func tokenMasks(nt int) (lo, hi int) {
 	return 1<<min(nt, 16) - 1, 1<<max(nt-16, 0) - 1
 }
 
+// gemmKC is the longest K block: a 12-row panel block of 36 KiB stays in
+// L1 while the token groups stream past it.
+const gemmKC = 768
+
 // gemmBlock returns the K block length for c columns: c itself up to
 // gemmKC, else equal blocks of a multiple of 32 (whole ggml blocks).
 func gemmBlock(c int) int {
@@ -64,15 +112,15 @@ func gemmBlock(c int) int {
 	return (kc + 31) / 32 * 32
 }
 
-// gemmPanel returns columns [k0, k0+kn) of rows [r, r+nr) as 12 float32
+// panel returns columns [k0, k0+kn) of rows [r, r+nr) as g.rows float32
 // rows ldw bytes apart: the matrix itself for a full f32 panel, else
-// widened or decoded into buf with rows nr..11 zero.
-func gemmPanel(m Matrix, r, nr, k0, kn int, buf []float32) (unsafe.Pointer, int) {
+// widened or decoded into buf with rows nr.. zero.
+func (g *gemmTiles) panel(m Matrix, r, nr, k0, kn int, buf []float32) (unsafe.Pointer, int) {
 	c := m.Cols
-	if m.DType == quant.F32 && nr == gemmRows {
+	if m.DType == quant.F32 && nr == g.rows {
 		return unsafe.Pointer(&m.f32[r*c+k0]), 4 * c
 	}
-	buf = buf[:gemmRows*kn]
+	buf = buf[:g.rows*kn]
 	for i := 0; i < nr; i++ {
 		d := buf[i*kn : (i+1)*kn]
 		switch m.DType {
@@ -110,8 +158,8 @@ func gemmPanel(m Matrix, r, nr, k0, kn int, buf []float32) (unsafe.Pointer, int)
 	return unsafe.Pointer(&buf[0]), 4 * kn
 }
 
-// gemmRows512 is the avx512 set's MatMulRows.
-func gemmRows512(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
+// matMulRows is a set's MatMulRows.
+func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 	c, rows := m.Cols, m.Rows
 	if r0 >= r1 || T <= 0 {
 		return
@@ -124,54 +172,50 @@ func gemmRows512(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 		}
 		return
 	}
-	groups := (T + gemmTokens - 1) / gemmTokens
+	R, TK := g.rows, g.tokens
+	groups := (T + TK - 1) / TK
 	s := gemmBufs.Get().(*gemmScratch)
 	defer gemmBufs.Put(s)
-	s.xp = growF32(s.xp, groups*gemmTokens*c)
-	for g := 0; g < groups; g++ {
-		lo, hi := tokenMasks(min(gemmTokens, T-g*gemmTokens))
-		packX32AVX512(&s.xp[g*gemmTokens*c], &x[g*gemmTokens*c], 4*c, c, lo, hi)
+	s.xp = growF32(s.xp, groups*TK*c)
+	for gi := 0; gi < groups; gi++ {
+		nt := min(TK, T-gi*TK)
+		g.pack(s.xp[gi*TK*c:(gi+1)*TK*c], x[gi*TK*c:(gi*TK+nt)*c], c, nt)
 	}
 	kc := gemmBlock(c)
-	s.acc = growF32(s.acc, groups*gemmRows*gemmTokens)
-	s.w = growF32(s.w, gemmRows*kc)
-	for r := r0; r < r1; r += gemmRows {
-		nr := min(gemmRows, r1-r)
+	s.acc = growF32(s.acc, groups*R*TK)
+	s.w = growF32(s.w, R*kc)
+	for r := r0; r < r1; r += R {
+		nr := min(R, r1-r)
 		for k0 := 0; k0 < c; k0 += kc {
 			kn := min(kc, c-k0)
-			w, ldw := gemmPanel(m, r, nr, k0, kn, s.w)
+			w, ldw := g.panel(m, r, nr, k0, kn, s.w)
 			load := 0
 			if k0 > 0 {
 				load = 1
 			}
-			for g := 0; g < groups; g++ {
-				acc := &s.acc[g*gemmRows*gemmTokens]
-				xp := &s.xp[g*gemmTokens*c+k0*gemmTokens]
-				if T-g*gemmTokens > 16 {
-					gemm12x32AVX512(w, ldw, xp, kn, acc, load)
+			for gi := 0; gi < groups; gi++ {
+				acc := &s.acc[gi*R*TK]
+				xp := &s.xp[gi*TK*c+k0*TK]
+				if g.half != nil && T-gi*TK <= TK/2 {
+					g.half(w, ldw, xp, kn, acc, load)
 				} else {
-					gemm12x16AVX512(w, ldw, xp, kn, acc, load)
+					g.kern(w, ldw, xp, kn, acc, load)
 				}
 			}
 		}
-		for g := 0; g < groups; g++ {
-			nt := min(gemmTokens, T-g*gemmTokens)
-			acc := s.acc[g*gemmRows*gemmTokens : (g+1)*gemmRows*gemmTokens]
-			if nr == gemmRows {
-				lo, hi := tokenMasks(nt)
-				scatter12x32AVX512(&acc[0], &dst[g*gemmTokens*rows+r], 4*rows, lo, hi)
+		for gi := 0; gi < groups; gi++ {
+			nt := min(TK, T-gi*TK)
+			acc := s.acc[gi*R*TK : (gi+1)*R*TK]
+			if nr == R && g.scatter != nil {
+				g.scatter(&acc[0], &dst[gi*TK*rows+r], 4*rows, nt)
 				continue
 			}
 			for j := 0; j < nt; j++ {
-				d := dst[(g*gemmTokens+j)*rows+r:]
-				for i := 0; i < nr; i++ {
-					d[i] = acc[i*gemmTokens+j]
+				d := dst[(gi*TK+j)*rows+r : (gi*TK+j)*rows+r+nr]
+				for i := range d {
+					d[i] = acc[i*TK+j]
 				}
 			}
 		}
 	}
 }
-
-// gemmKC is the longest K block: a 12-row panel block of 36 KiB stays in
-// L1 while the token groups stream past it.
-const gemmKC = 768
