@@ -33,4 +33,15 @@
 // VPMADDUBSW on AVX2; dotQ8 in Go). It is still independent of the thread
 // count; MatMul keeps float32 activations for any T (one included).
 // PrecisionExact keeps float32 everywhere.
+//
+// The engine's non-matrix work goes through Set.Elementwise
+// (elementwise.go): float32 exp/sigmoid/tanh (a Cephes-style polynomial,
+// exp within 1 ulp), LayerNorm with float64 lane sums, token shift, gates
+// and the WKV recurrences of RWKV-4 (per channel) and RWKV-5/6/7 (per
+// head and token). The avx512 set has them in assembly
+// (elementwise_amd64.s), every other set uses the pure-Go ones; both give
+// the same bits, because the assembly performs the Go code's float32
+// operations in its order and without FMA, and sums in the Go code's
+// lanes. Each is element- (or channel-, head-) independent, so the
+// engine splits them across threads without changing a bit.
 package kernels
