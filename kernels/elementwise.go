@@ -367,7 +367,8 @@ func mulSiLUGeneric(y, g []float32) {
 // wkv5HeadGeneric runs one token of the RWKV-5/6 WKV for one head (docs/
 // ARCHITECTURES.md §5.2): y = rᵀ(S + diag(u) k vᵀ), S ← diag(w) S + k vᵀ,
 // with S [N][N] key×value; r, k, w, u indexed by key, v and y by value.
-// y[j] sums over the keys i in ascending order (the assembly's order).
+// The bonus term is factored out, y_j = Σ_i r_i·S_ij + (Σ_i r_i·u_i·k_i)·v_j,
+// both sums over the keys i in ascending order (the assembly's order).
 func wkv5HeadGeneric(S, r, k, v, w, u, y []float32) {
 	N := len(v)
 	checkHead(S, N, r, k, w, u, y)
@@ -388,15 +389,19 @@ func checkHead(S []float32, N int, vecs ...[]float32) {
 func wkv5Rows(S, r, k, v, w, u, y []float32, j0, j1 int) {
 	N := len(v)
 	clear(y[j0:j1])
+	var bonus float32 // Σ_i r_i·u_i·k_i
 	for i := 0; i < N; i++ {
 		row := S[i*N : (i+1)*N]
 		ri, ki, wi := r[i], k[i], w[i]
-		ruk := float32(ri*u[i]) * ki
+		bonus += float32(float32(ri*u[i]) * ki)
 		for j := j0; j < j1; j++ {
-			s, vj := row[j], v[j]
-			y[j] += float32(ri*s) + float32(ruk*vj)
-			row[j] = float32(s*wi) + float32(ki*vj)
+			s := row[j]
+			y[j] += float32(ri * s)
+			row[j] = float32(s*wi) + float32(ki*v[j])
 		}
+	}
+	for j := j0; j < j1; j++ {
+		y[j] += float32(bonus * v[j])
 	}
 }
 

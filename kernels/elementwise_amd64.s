@@ -443,8 +443,9 @@ siludone:
 
 // func wkv5HeadAVX512(S, r, k, v, w, u, y *float32, n16 int)
 // One token of one RWKV-5/6 head of N = 16·n16 (wkv5Rows): for each block
-// of 16 values j, y_j = Σ_i r_i·S_ij + (r_i·u_i·k_i)·v_j in ascending i,
-// and S_ij ← S_ij·w_i + k_i·v_j.
+// of 16 values j, y_j = Σ_i r_i·S_ij in ascending i plus bonus·v_j with
+// bonus = Σ_i r_i·u_i·k_i (recomputed per block, same bits), and
+// S_ij ← S_ij·w_i + k_i·v_j.
 TEXT ·wkv5HeadAVX512(SB), NOSPLIT, $0-64
 	MOVQ S+0(FP), DI
 	MOVQ r+8(FP), SI
@@ -462,6 +463,7 @@ TEXT ·wkv5HeadAVX512(SB), NOSPLIT, $0-64
 w5block:
 	VMOVUPS (BX)(R11*1), Z0 // v
 	VPXORD  Z1, Z1, Z1      // y
+	VXORPS  X9, X9, X9      // bonus
 	LEAQ    (DI)(R11*1), AX // &S[0][block]
 	XORQ    CX, CX
 w5key:
@@ -471,11 +473,9 @@ w5key:
 	VMOVSS       (SI)(CX*4), X5
 	VMULSS       (R9)(CX*4), X5, X5
 	VMULSS       (DX)(CX*4), X5, X5
-	VBROADCASTSS X5, Z5         // r_i·u_i·k_i
+	VADDSS       X5, X9, X9     // bonus += r_i·u_i·k_i
 	VMOVUPS      (AX), Z6       // S_ij
 	VMULPS       Z6, Z2, Z7
-	VMULPS       Z0, Z5, Z8
-	VADDPS       Z8, Z7, Z7
 	VADDPS       Z7, Z1, Z1
 	VMULPS       Z4, Z6, Z6
 	VMULPS       Z0, Z3, Z8
@@ -485,10 +485,13 @@ w5key:
 	INCQ         CX
 	CMPQ         CX, R12
 	JNE          w5key
-	VMOVUPS Z1, (R10)(R11*1)
-	ADDQ    $64, R11
-	CMPQ    R11, R13
-	JNE     w5block
+	VBROADCASTSS X9, Z9
+	VMULPS       Z0, Z9, Z8
+	VADDPS       Z8, Z1, Z1
+	VMOVUPS      Z1, (R10)(R11*1)
+	ADDQ         $64, R11
+	CMPQ         R11, R13
+	JNE          w5block
 	VZEROUPPER
 	RET
 
@@ -563,7 +566,7 @@ w7upd:
 
 // func wkv5Head64AVX512(S, r, k, v, w, u, y *float32)
 // wkv5HeadAVX512 for N = 64 (every published head size): v and the four
-// y blocks stay in registers, each key's scalars are broadcast once.
+// y blocks stay in registers, each key's scalars are loaded once.
 TEXT ·wkv5Head64AVX512(SB), NOSPLIT, $0-56
 	MOVQ S+0(FP), DI
 	MOVQ r+8(FP), SI
@@ -580,19 +583,18 @@ TEXT ·wkv5Head64AVX512(SB), NOSPLIT, $0-56
 	VPXORD  Z5, Z5, Z5
 	VPXORD  Z6, Z6, Z6
 	VPXORD  Z7, Z7, Z7
+	VXORPS  X11, X11, X11 // bonus
 	MOVQ    $64, CX
 w564key:
 	VBROADCASTSS (SI), Z8  // r_i
 	VBROADCASTSS (DX), Z9  // k_i
 	VBROADCASTSS (R8), Z10 // w_i
-	VMOVSS       (SI), X11
-	VMULSS       (R9), X11, X11
-	VMULSS       (DX), X11, X11
-	VBROADCASTSS X11, Z11  // r_i·u_i·k_i
+	VMOVSS       (SI), X24
+	VMULSS       (R9), X24, X24
+	VMULSS       (DX), X24, X24
+	VADDSS       X24, X11, X11 // bonus += r_i·u_i·k_i
 	VMOVUPS 0(DI), Z12
 	VMULPS  Z12, Z8, Z13
-	VMULPS  Z0, Z11, Z14
-	VADDPS  Z14, Z13, Z13
 	VADDPS  Z13, Z4, Z4
 	VMULPS  Z10, Z12, Z12
 	VMULPS  Z0, Z9, Z14
@@ -600,8 +602,6 @@ w564key:
 	VMOVUPS Z12, 0(DI)
 	VMOVUPS 64(DI), Z15
 	VMULPS  Z15, Z8, Z16
-	VMULPS  Z1, Z11, Z17
-	VADDPS  Z17, Z16, Z16
 	VADDPS  Z16, Z5, Z5
 	VMULPS  Z10, Z15, Z15
 	VMULPS  Z1, Z9, Z17
@@ -609,8 +609,6 @@ w564key:
 	VMOVUPS Z15, 64(DI)
 	VMOVUPS 128(DI), Z18
 	VMULPS  Z18, Z8, Z19
-	VMULPS  Z2, Z11, Z20
-	VADDPS  Z20, Z19, Z19
 	VADDPS  Z19, Z6, Z6
 	VMULPS  Z10, Z18, Z18
 	VMULPS  Z2, Z9, Z20
@@ -618,8 +616,6 @@ w564key:
 	VMOVUPS Z18, 128(DI)
 	VMOVUPS 192(DI), Z21
 	VMULPS  Z21, Z8, Z22
-	VMULPS  Z3, Z11, Z23
-	VADDPS  Z23, Z22, Z22
 	VADDPS  Z22, Z7, Z7
 	VMULPS  Z10, Z21, Z21
 	VMULPS  Z3, Z9, Z23
@@ -632,6 +628,15 @@ w564key:
 	ADDQ $256, DI
 	DECQ CX
 	JNZ  w564key
+	VBROADCASTSS X11, Z11
+	VMULPS  Z0, Z11, Z12
+	VADDPS  Z12, Z4, Z4
+	VMULPS  Z1, Z11, Z13
+	VADDPS  Z13, Z5, Z5
+	VMULPS  Z2, Z11, Z14
+	VADDPS  Z14, Z6, Z6
+	VMULPS  Z3, Z11, Z15
+	VADDPS  Z15, Z7, Z7
 	VMOVUPS Z4, 0(R10)
 	VMOVUPS Z5, 64(R10)
 	VMOVUPS Z6, 128(R10)
