@@ -26,6 +26,17 @@
 #define LDF16(src, Z) VCVTPH2PS src, Z
 #define LDBF16(src, Z) VPMOVZXWD src, Z; VPSLLD $16, Z, Z
 
+// PREFETCH4 asks for the four rows' weights 1 KiB ahead: the 16-bit
+// MatVec tiles (decode) read half a line per row per step and measured
+// ~25 % faster from memory with it (the f32 ones already stream at the
+// read bandwidth). Rows are contiguous, so past a row's end it fetches
+// the next rows' starts.
+#define PREFETCH4 \
+	PREFETCHT0 1024(SI); \
+	PREFETCHT0 1024(SI)(R8*1); \
+	PREFETCHT0 1024(SI)(R8*2); \
+	PREFETCHT0 1024(SI)(R9*1)
+
 #define W4(LD) \
 	LD((SI), Z16); \
 	LD((SI)(R8*1), Z17); \
@@ -223,6 +234,7 @@ TEXT ·tile4x1F16AVX512(SB), NOSPLIT, $0-40
 
 loop:
 	VMOVUPS (DI), Z20
+	PREFETCH4
 	W4(LDF16)
 	FMA4X1
 	ADDQ $32, SI
@@ -298,6 +310,7 @@ TEXT ·tile4x1BF16AVX512(SB), NOSPLIT, $0-40
 
 loop:
 	VMOVUPS (DI), Z20
+	PREFETCH4
 	W4(LDBF16)
 	FMA4X1
 	ADDQ $32, SI

@@ -41,6 +41,17 @@
 #define LDBF16(src, Y) VPMOVZXWD src, Y; VPSLLD $16, Y, Y
 
 // Four weight rows at SI (R8 = ldw, R9 = 3·ldw) into Y8-Y11.
+// PREFETCH4 asks for the four rows' weights 1 KiB ahead: the 16-bit
+// MatVec tiles (decode) read half a line per row per step and measured
+// ~25 % faster from memory with it (the f32 ones already stream at the
+// read bandwidth). Rows are contiguous, so past a row's end it fetches
+// the next rows' starts.
+#define PREFETCH4 \
+	PREFETCHT0 1024(SI); \
+	PREFETCHT0 1024(SI)(R8*1); \
+	PREFETCHT0 1024(SI)(R8*2); \
+	PREFETCHT0 1024(SI)(R9*1)
+
 #define W4(LD) \
 	LD((SI), Y8); \
 	LD((SI)(R8*1), Y9); \
@@ -193,6 +204,7 @@ TEXT ·tile4x1F16(SB), NOSPLIT, $0-40
 
 loop:
 	VMOVUPS (DI), Y12
+	PREFETCH4
 	W4(LDF16)
 	FMA4X1
 	ADDQ $16, SI
@@ -215,6 +227,7 @@ TEXT ·tile4x1BF16(SB), NOSPLIT, $0-40
 
 loop:
 	VMOVUPS (DI), Y12
+	PREFETCH4
 	W4(LDBF16)
 	FMA4X1
 	ADDQ $16, SI
