@@ -10,7 +10,9 @@
 // over k in order: the bits do not depend on the tile or the token count.
 //
 // Weight rows: SI (rows 0-2), R11 (3-5), R12 (6-8), R13 (9-11), each
-// R8 bytes apart.
+// R8 bytes apart. The packed activations come from L2 (a token group's
+// block is 96 KiB): they are prefetched 12 steps ahead, which the hardware
+// prefetcher alone did not keep up with.
 
 DATA iota32<>+0(SB)/4, $0
 DATA iota32<>+4(SB)/4, $1
@@ -118,6 +120,14 @@ gemm12x32AVX512_go:
 	CMPQ CX, $4
 	JLT gemm12x32AVX512_tail
 gemm12x32AVX512_loop4:
+	PREFETCHT0 1536(DI)
+	PREFETCHT0 1600(DI)
+	PREFETCHT0 1664(DI)
+	PREFETCHT0 1728(DI)
+	PREFETCHT0 1792(DI)
+	PREFETCHT0 1856(DI)
+	PREFETCHT0 1920(DI)
+	PREFETCHT0 1984(DI)
 	VMOVUPS 0(DI), Z24
 	VMOVUPS 64(DI), Z25
 	VBROADCASTSS 0(SI), Z26
@@ -403,6 +413,14 @@ gemm12x16AVX512_go:
 	CMPQ CX, $4
 	JLT gemm12x16AVX512_tail
 gemm12x16AVX512_loop4:
+	PREFETCHT0 1536(DI)
+	PREFETCHT0 1600(DI)
+	PREFETCHT0 1664(DI)
+	PREFETCHT0 1728(DI)
+	PREFETCHT0 1792(DI)
+	PREFETCHT0 1856(DI)
+	PREFETCHT0 1920(DI)
+	PREFETCHT0 1984(DI)
 	VMOVUPS 0(DI), Z24
 	VBROADCASTSS 0(SI), Z26
 	VFMADD231PS Z24, Z26, Z0
@@ -618,5 +636,28 @@ scatter_loop:
 	ADDQ $4, DI
 	DECQ CX
 	JNZ scatter_loop
+	VZEROUPPER
+	RET
+
+// func copyRows12AVX512(src *float32, dst *float32, ldd int, n int)
+// Copies n rows of 12 floats, src rows 48 bytes apart, dst rows ldd bytes
+// apart: a panel's outputs gathered token-major, one masked store each.
+TEXT ·copyRows12AVX512(SB), NOSPLIT, $0-32
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ ldd+16(FP), AX
+	MOVQ n+24(FP), CX
+	MOVQ $0x0fff, BX
+	KMOVW BX, K1
+	TESTQ CX, CX
+	JZ copyRows_done
+copyRows_loop:
+	VMOVUPS (SI), K1, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $48, SI
+	ADDQ AX, DI
+	DECQ CX
+	JNZ copyRows_loop
+copyRows_done:
 	VZEROUPPER
 	RET

@@ -24,6 +24,9 @@ func packX32AVX512(xp *float32, x *float32, ldx int, k int, mlo, mhi int)
 func scatter12x32AVX512(acc *float32, dst *float32, ldd int, mlo, mhi int)
 
 //go:noescape
+func copyRows12AVX512(src *float32, dst *float32, ldd int, n int)
+
+//go:noescape
 func gemm6x16AVX2(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
 
 // The amd64 MatMuls are a packed outer product: the activations of a
@@ -47,8 +50,12 @@ type gemmTiles struct {
 	// into xp, zero for the missing tokens.
 	pack func(xp []float32, x []float32, c, nt int)
 	// scatter, if not nil, stores a full panel's acc into dst (rows ldd
-	// bytes apart) for the first nt tokens.
-	scatter func(acc *float32, dst *float32, ldd int, nt int)
+	// bytes apart) for the first nt tokens; copyRows then copies T such
+	// rows of a panel from a token-major staging buffer (rows apart 4·rows
+	// bytes) to dst (scattering straight into a wide dst costs a TLB miss
+	// per element).
+	scatter  func(acc *float32, dst *float32, ldd int, nt int)
+	copyRows func(src *float32, dst *float32, ldd int, n int)
 }
 
 var avx512Gemm = &gemmTiles{
@@ -61,6 +68,7 @@ var avx512Gemm = &gemmTiles{
 		lo, hi := tokenMasks(nt)
 		scatter12x32AVX512(acc, dst, ldd, lo, hi)
 	},
+	copyRows: copyRows12AVX512,
 }
 
 var avx2Gemm = &gemmTiles{rows: 6, tokens: 16, kern: gemm6x16AVX2, pack: packXGo(16)}
@@ -81,7 +89,7 @@ func packXGo(tokens int) func(xp, x []float32, c, nt int) {
 	}
 }
 
-type gemmScratch struct{ xp, w, acc []float32 }
+type gemmScratch struct{ xp, w, acc, stage []float32 }
 
 var gemmBufs = sync.Pool{New: func() any { return new(gemmScratch) }}
 
@@ -184,6 +192,7 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 	kc := gemmBlock(c)
 	s.acc = growF32(s.acc, groups*R*TK)
 	s.w = growF32(s.w, R*kc)
+	s.stage = growF32(s.stage, groups*TK*R)
 	for r := r0; r < r1; r += R {
 		nr := min(R, r1-r)
 		for k0 := 0; k0 < c; k0 += kc {
@@ -203,13 +212,16 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 				}
 			}
 		}
+		if nr == R && g.scatter != nil {
+			for gi := 0; gi < groups; gi++ {
+				g.scatter(&s.acc[gi*R*TK], &s.stage[gi*TK*R], 4*R, min(TK, T-gi*TK))
+			}
+			g.copyRows(&s.stage[0], &dst[r], 4*rows, T)
+			continue
+		}
 		for gi := 0; gi < groups; gi++ {
 			nt := min(TK, T-gi*TK)
 			acc := s.acc[gi*R*TK : (gi+1)*R*TK]
-			if nr == R && g.scatter != nil {
-				g.scatter(&acc[0], &dst[gi*TK*rows+r], 4*rows, nt)
-				continue
-			}
 			for j := 0; j < nt; j++ {
 				d := dst[(gi*TK+j)*rows+r : (gi*TK+j)*rows+r+nr]
 				for i := range d {
