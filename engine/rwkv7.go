@@ -186,31 +186,19 @@ func (m *rwkv7) forward(s *scratch7, st *State, tokens []int, out []float32, las
 				// w = exp(−e^{-1/2}·σ(w0 + w)), a = σ(a0 + a).
 				ew.Add(wr, L.w0)
 				ew.Sigmoid(wr, wr)
-				for c, z := range wr {
-					wr[c] = -decayScale * z
-				}
+				ew.Scale(wr, -decayScale)
 				ew.Exp(wr, wr)
 				ew.Add(ar, L.a0)
 				ew.Sigmoid(ar, ar)
-				for c, kc := range kr {
-					kkr[c] = kc * L.kk[c]
-					kr[c] = kc * (1 + float32((ar[c]-1)*L.ka[c]))
-				}
+				// kk = k·k_k normalised per head (L2, float64 sum), k ← k·(1 + (a − 1)·k_a).
+				ew.Mul(kkr, kr, L.kk)
+				ew.MulAffine(kr, ar, L.ka)
 				for h := 0; h < H; h++ {
 					seg := kkr[h*N : (h+1)*N]
-					var ss float64
-					for _, z := range seg {
-						ss += float64(z) * float64(z)
-					}
-					inv := float32(1 / math.Max(math.Sqrt(ss), 1e-12))
-					for j := range seg {
-						seg[j] *= inv
-					}
+					ew.Scale(seg, float32(1/math.Max(math.Sqrt(ew.SumSq(seg)), 1e-12)))
 				}
 				// a is needed from here on only as kk·a (the WKV's kka).
-				for c, z := range kkr {
-					ar[c] = z * ar[c]
-				}
+				ew.Mul(ar, kkr, ar)
 			}
 		})
 		if l == 0 {

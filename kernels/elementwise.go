@@ -31,6 +31,15 @@ type Elementwise struct {
 	AddMul func(x, a, b []float32)
 	// Add: x += a.
 	Add func(x, a []float32)
+	// Mul: dst = a·b.
+	Mul func(dst, a, b []float32)
+	// Scale: x *= s.
+	Scale func(x []float32, s float32)
+	// MulAffine: x = x·(1 + (a − 1)·μ) (RWKV-7's in-context learning rate
+	// applied to the key).
+	MulAffine func(x, a, mu []float32)
+	// SumSq: Σ x², in float64 over 16 lanes (laneSum).
+	SumSq func(x []float32) float64
 	// ReluSquare: x = max(x, 0)² (NaN stays NaN).
 	ReluSquare func(x []float32)
 	// WKV4 runs the RWKV-4 WKV recurrence of channels [c0, c1) over T
@@ -64,6 +73,10 @@ var GenericElementwise = &Elementwise{
 	Mix:        mixGeneric,
 	Lerp:       lerpGeneric,
 	AddMul:     addMulGeneric,
+	Mul:        mulGeneric,
+	Scale:      scaleGeneric,
+	MulAffine:  mulAffineGeneric,
+	SumSq:      func(x []float32) float64 { return sumSq(x, sqLanesGeneric) },
 	Add:        addGeneric,
 	ReluSquare: reluSquareGeneric,
 	WKV4:       wkv4Generic,
@@ -282,6 +295,39 @@ func addMulGeneric(x, a, b []float32) {
 	for i := range x {
 		x[i] += float32(a[i] * b[i])
 	}
+}
+
+func mulGeneric(dst, a, b []float32) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	for i := range dst {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+func scaleGeneric(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+func mulAffineGeneric(x, a, mu []float32) {
+	n := len(x)
+	a, mu = a[:n], mu[:n]
+	for i := range x {
+		x[i] *= 1 + float32((a[i]-1)*mu[i])
+	}
+}
+
+// sumSq is Σ x² in float64 lanes: sqLanes with mean 0 ((x − 0)² = x²
+// exactly), the tail in Go, laneSum.
+func sumSq(x []float32, sqLanes func(acc *[elemLanes]float64, x []float32, mean float64) int) float64 {
+	var acc [elemLanes]float64
+	for i := sqLanes(&acc, x, 0); i < len(x); i++ {
+		d := float64(x[i])
+		acc[i%elemLanes] += float64(d * d)
+	}
+	return laneSum(&acc)
 }
 
 func addGeneric(x, a []float32) {

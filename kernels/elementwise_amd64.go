@@ -41,6 +41,15 @@ func addMulAVX512(x, a, b *float32, n16 int)
 func addAVX512(x, a *float32, n16 int)
 
 //go:noescape
+func mulAVX512(dst, a, b *float32, n16 int)
+
+//go:noescape
+func scaleAVX512(x *float32, s float32, n16 int)
+
+//go:noescape
+func mulAffineAVX512(x, a, mu *float32, n16 int, tab *float32)
+
+//go:noescape
 func reluSquareAVX512(x *float32, n16 int)
 
 //go:noescape
@@ -148,6 +157,40 @@ var avx512Elementwise = &Elementwise{
 		}
 		t := n &^ 15
 		addGeneric(x[t:], a[t:])
+	},
+	Mul: func(dst, a, b []float32) {
+		n := len(dst)
+		a, b = a[:n], b[:n]
+		if g := n / 16; g > 0 {
+			mulAVX512(&dst[0], &a[0], &b[0], g)
+		}
+		t := n &^ 15
+		mulGeneric(dst[t:], a[t:], b[t:])
+	},
+	Scale: func(x []float32, s float32) {
+		n := len(x)
+		if g := n / 16; g > 0 {
+			scaleAVX512(&x[0], s, g)
+		}
+		scaleGeneric(x[n&^15:], s)
+	},
+	MulAffine: func(x, a, mu []float32) {
+		n := len(x)
+		a, mu = a[:n], mu[:n]
+		if g := n / 16; g > 0 {
+			mulAffineAVX512(&x[0], &a[0], &mu[0], g, &expTable[0])
+		}
+		t := n &^ 15
+		mulAffineGeneric(x[t:], a[t:], mu[t:])
+	},
+	SumSq: func(x []float32) float64 {
+		return sumSq(x, func(acc *[elemLanes]float64, x []float32, mean float64) int {
+			g := len(x) / 16
+			if g > 0 {
+				sqLanesAVX512(acc, &x[0], mean, g)
+			}
+			return g * 16
+		})
 	},
 	ReluSquare: func(x []float32) {
 		n := len(x)

@@ -739,3 +739,70 @@ w764row:
 	JNZ    w764row
 	VZEROUPPER
 	RET
+
+// func mulAVX512(dst, a, b *float32, n16 int)
+// dst = a·b.
+TEXT ·mulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n16+24(FP), CX
+	TESTQ CX, CX
+	JZ   muldone
+mulloop:
+	VMOVUPS (SI), Z0
+	VMULPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  mulloop
+muldone:
+	VZEROUPPER
+	RET
+
+// func scaleAVX512(x *float32, s float32, n16 int)
+// x *= s.
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	VBROADCASTSS s+8(FP), Z1
+	MOVQ n16+16(FP), CX
+	TESTQ CX, CX
+	JZ   scdone
+scloop:
+	VMULPS  (DI), Z1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  scloop
+scdone:
+	VZEROUPPER
+	RET
+
+// func mulAffineAVX512(x, a, mu *float32, n16 int, tab *float32)
+// x = x·(1 + (a − 1)·μ).
+TEXT ·mulAffineAVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ mu+16(FP), DX
+	MOVQ n16+24(FP), CX
+	MOVQ tab+32(FP), AX
+	VBROADCASTSS 44(AX), Z31
+	TESTQ CX, CX
+	JZ   madone
+maloop:
+	VMOVUPS (SI), Z0
+	VSUBPS  Z31, Z0, Z0
+	VMULPS  (DX), Z0, Z0
+	VADDPS  Z31, Z0, Z0
+	VMULPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  maloop
+madone:
+	VZEROUPPER
+	RET

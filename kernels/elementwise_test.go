@@ -219,6 +219,22 @@ func checkElementwise(t *testing.T, e *Elementwise, n, off int, gen func(i int) 
 		{"Add", func(k *Elementwise, dst []float32) { copy(dst, in[3]); k.Add(dst, in[0]) }},
 		{"ReluSquare", func(k *Elementwise, dst []float32) { copy(dst, in[0]); k.ReluSquare(dst) }},
 		{"MulSiLU", func(k *Elementwise, dst []float32) { copy(dst, in[3]); k.MulSiLU(dst, in[0]) }},
+		{"Mul", func(k *Elementwise, dst []float32) { k.Mul(dst, in[0], in[1]) }},
+		{"Scale", func(k *Elementwise, dst []float32) {
+			copy(dst, in[0])
+			s := float32(-0.606531)
+			if n > 0 {
+				s = in[1][0]
+			}
+			k.Scale(dst, s)
+		}},
+		{"MulAffine", func(k *Elementwise, dst []float32) { copy(dst, in[3]); k.MulAffine(dst, in[0], in[1]) }},
+		{"SumSq", func(k *Elementwise, dst []float32) { // the float64's bits in dst[0:2]
+			if n > 1 {
+				b := math.Float64bits(k.SumSq(in[0]))
+				dst[0], dst[1] = math.Float32frombits(uint32(b)), math.Float32frombits(uint32(b>>32))
+			}
+		}},
 	}
 	if n > 0 {
 		ops = append(ops, op{"LayerNorm", func(k *Elementwise, dst []float32) { k.LayerNorm(dst, in[0], in[1], in[2], 1e-5) }})
