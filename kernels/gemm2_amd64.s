@@ -10,16 +10,21 @@
 //
 // Weight rows: SI (rows 0-2), R11 (3-5), R8 bytes apart.
 
-// func gemm6x16AVX2(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+// func gemm6x16AVX2(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
 // acc is [6][16] float32 (row r at 64·r bytes); load != 0 continues the
-// chains stored there, else they start at +0.
-TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-48
+// chains stored there, else they start at +0. Every fourth k it prefetches
+// (into L2) the next of npf cache lines from pf on: the caller's next weight
+// panel, so that its widening or decoding does not wait for memory.
+// Prefetches never fault, so pf may run past the matrix.
+TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	MOVQ xp+16(FP), DI
 	MOVQ kc+24(FP), CX
 	MOVQ acc+32(FP), AX
 	MOVQ load+40(FP), BX
+	MOVQ pf+48(FP), R9
+	MOVQ npf+56(FP), R10
 	LEAQ (SI)(R8*2), R11
 	ADDQ R8, R11
 	TESTQ BX, BX
@@ -54,6 +59,12 @@ gemm6x16_go:
 	CMPQ CX, $4
 	JLT gemm6x16_tail
 gemm6x16_loop4:
+	TESTQ R10, R10
+	JZ gemm6x16_loop4_nopf
+	PREFETCHT1 (R9)
+	ADDQ $64, R9
+	DECQ R10
+gemm6x16_loop4_nopf:
 	PREFETCHT0 768(DI)
 	PREFETCHT0 832(DI)
 	PREFETCHT0 896(DI)

@@ -48,16 +48,21 @@ DATA iota32<>+120(SB)/4, $30
 DATA iota32<>+124(SB)/4, $31
 GLOBL iota32<>(SB), RODATA|NOPTR, $128
 
-// func gemm12x32AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+// func gemm12x32AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
 // acc is [12][32] float32 (row r at 128·r bytes); load != 0 continues the
-// chains stored there, else they start at +0.
-TEXT ·gemm12x32AVX512(SB), NOSPLIT, $0-48
+// chains stored there, else they start at +0. Every fourth k it prefetches
+// (into L2) the next of npf cache lines from pf on: the caller's next weight
+// panel, so that its widening or decoding does not wait for memory.
+// Prefetches never fault, so pf may run past the matrix.
+TEXT ·gemm12x32AVX512(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	MOVQ xp+16(FP), DI
 	MOVQ kc+24(FP), CX
 	MOVQ acc+32(FP), AX
 	MOVQ load+40(FP), BX
+	MOVQ pf+48(FP), R9
+	MOVQ npf+56(FP), R10
 	LEAQ (SI)(R8*2), R11
 	ADDQ R8, R11
 	LEAQ (R11)(R8*2), R12
@@ -120,6 +125,12 @@ gemm12x32AVX512_go:
 	CMPQ CX, $4
 	JLT gemm12x32AVX512_tail
 gemm12x32AVX512_loop4:
+	TESTQ R10, R10
+	JZ gemm12x32AVX512_loop4_nopf
+	PREFETCHT1 (R9)
+	ADDQ $64, R9
+	DECQ R10
+gemm12x32AVX512_loop4_nopf:
 	PREFETCHT0 1536(DI)
 	PREFETCHT0 1600(DI)
 	PREFETCHT0 1664(DI)
@@ -365,16 +376,21 @@ gemm12x32AVX512_store:
 	VZEROUPPER
 	RET
 
-// func gemm12x16AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+// func gemm12x16AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
 // acc is [12][32] float32 (row r at 128·r bytes); load != 0 continues the
-// chains stored there, else they start at +0.
-TEXT ·gemm12x16AVX512(SB), NOSPLIT, $0-48
+// chains stored there, else they start at +0. Every fourth k it prefetches
+// (into L2) the next of npf cache lines from pf on: the caller's next weight
+// panel, so that its widening or decoding does not wait for memory.
+// Prefetches never fault, so pf may run past the matrix.
+TEXT ·gemm12x16AVX512(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	MOVQ xp+16(FP), DI
 	MOVQ kc+24(FP), CX
 	MOVQ acc+32(FP), AX
 	MOVQ load+40(FP), BX
+	MOVQ pf+48(FP), R9
+	MOVQ npf+56(FP), R10
 	LEAQ (SI)(R8*2), R11
 	ADDQ R8, R11
 	LEAQ (R11)(R8*2), R12
@@ -413,6 +429,12 @@ gemm12x16AVX512_go:
 	CMPQ CX, $4
 	JLT gemm12x16AVX512_tail
 gemm12x16AVX512_loop4:
+	TESTQ R10, R10
+	JZ gemm12x16AVX512_loop4_nopf
+	PREFETCHT1 (R9)
+	ADDQ $64, R9
+	DECQ R10
+gemm12x16AVX512_loop4_nopf:
 	PREFETCHT0 1536(DI)
 	PREFETCHT0 1600(DI)
 	PREFETCHT0 1664(DI)

@@ -12,10 +12,10 @@ import (
 // Implemented in gemm512_amd64.s.
 
 //go:noescape
-func gemm12x32AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+func gemm12x32AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
 
 //go:noescape
-func gemm12x16AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+func gemm12x16AVX512(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
 
 //go:noescape
 func packX32AVX512(xp *float32, x *float32, ldx int, k int, mlo, mhi int)
@@ -27,7 +27,7 @@ func scatter12x32AVX512(acc *float32, dst *float32, ldd int, mlo, mhi int)
 func copyRows12AVX512(src *float32, dst *float32, ldd int, n int)
 
 //go:noescape
-func gemm6x16AVX2(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+func gemm6x16AVX2(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
 
 // The amd64 MatMuls are a packed outer product: the activations of a
 // group of tokens are packed once per call as xp[k][tokens] (tokens in
@@ -42,10 +42,11 @@ func gemm6x16AVX2(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, 
 type gemmTiles struct {
 	rows, tokens int
 	// kern runs a full tile over kc columns: w rows ldw bytes apart, xp
-	// packed [kc][tokens], acc [rows][tokens] (continued when load != 0).
-	kern func(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+	// packed [kc][tokens], acc [rows][tokens] (continued when load != 0),
+	// prefetching up to npf (≤ kc/4) cache lines from pf on.
+	kern gemmKernel
 	// half, if not nil, is kern for groups of at most tokens/2 tokens.
-	half func(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int)
+	half gemmKernel
 	// pack packs nt ≤ tokens token rows of x (ldx bytes apart, c columns)
 	// into xp, zero for the missing tokens.
 	pack func(xp []float32, x []float32, c, nt int)
@@ -57,6 +58,8 @@ type gemmTiles struct {
 	scatter  func(acc *float32, dst *float32, ldd int, nt int)
 	copyRows func(src *float32, dst *float32, ldd int, n int)
 }
+
+type gemmKernel func(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
 
 var avx512Gemm = &gemmTiles{
 	rows: 12, tokens: 32, kern: gemm12x32AVX512, half: gemm12x16AVX512,
@@ -193,8 +196,19 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 	s.acc = growF32(s.acc, groups*R*TK)
 	s.w = growF32(s.w, R*kc)
 	s.stage = growF32(s.stage, groups*TK*R)
+	// The kernels of a panel prefetch the next panel's rows (contiguous in
+	// the matrix), spread evenly over the panel's kernel calls.
+	rowBytes := m.rowBytes
+	if m.q == nil {
+		rowBytes = c * m.DType.BlockBytes()
+	}
+	base := m.base()
+	calls := (c + kc - 1) / kc * groups
 	for r := r0; r < r1; r += R {
 		nr := min(R, r1-r)
+		pfLines := (R*rowBytes + 63) / 64
+		pfPer := (pfLines + calls - 1) / calls
+		pf, call := base+uintptr((r+R)*rowBytes), 0
 		for k0 := 0; k0 < c; k0 += kc {
 			kn := min(kc, c-k0)
 			w, ldw := g.panel(m, r, nr, k0, kn, s.w)
@@ -202,14 +216,20 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 			if k0 > 0 {
 				load = 1
 			}
+			npf := 0
+			if r+R < r1 {
+				npf = min(pfPer, kn/4)
+			}
 			for gi := 0; gi < groups; gi++ {
 				acc := &s.acc[gi*R*TK]
 				xp := &s.xp[gi*TK*c+k0*TK]
+				p := pf + uintptr(call*pfPer*64)
 				if g.half != nil && T-gi*TK <= TK/2 {
-					g.half(w, ldw, xp, kn, acc, load)
+					g.half(w, ldw, xp, kn, acc, load, p, npf)
 				} else {
-					g.kern(w, ldw, xp, kn, acc, load)
+					g.kern(w, ldw, xp, kn, acc, load, p, npf)
 				}
+				call++
 			}
 		}
 		if nr == R && g.scatter != nil {
@@ -230,4 +250,17 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 			}
 		}
 	}
+}
+
+// base is the address of the matrix's first byte (for prefetching only).
+func (m Matrix) base() uintptr {
+	switch {
+	case m.q != nil:
+		return uintptr(unsafe.Pointer(&m.q[0]))
+	case m.u16 != nil:
+		return uintptr(unsafe.Pointer(&m.u16[0]))
+	case m.f32 != nil:
+		return uintptr(unsafe.Pointer(&m.f32[0]))
+	}
+	return 0
 }
