@@ -193,60 +193,85 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 		g.pack(s.xp[gi*TK*c:(gi+1)*TK*c], x[gi*TK*c:(gi*TK+nt)*c], c, nt)
 	}
 	kc := gemmBlock(c)
-	s.acc = growF32(s.acc, groups*R*TK)
 	s.w = growF32(s.w, R*kc)
 	s.stage = growF32(s.stage, groups*TK*R)
-	// The kernels of a panel prefetch the next panel's rows (contiguous in
-	// the matrix), spread evenly over the panel's kernel calls.
+	// K blocks are the outer loop within chunks of up to gemmChunk panels,
+	// so that one block of the packed activations (≤ 768 columns of every
+	// token: 384 KiB for 128 tokens) stays in L2 while the chunk's panels
+	// pass; each (panel, group) keeps its chains in acc between blocks.
+	// With one block, a panel's kernels prefetch the next panel's rows
+	// (contiguous in the matrix), spread evenly over its kernel calls.
 	rowBytes := m.rowBytes
 	if m.q == nil {
 		rowBytes = c * m.DType.BlockBytes()
 	}
 	base := m.base()
-	calls := (c + kc - 1) / kc * groups
-	for r := r0; r < r1; r += R {
-		nr := min(R, r1-r)
-		pfLines := (R*rowBytes + 63) / 64
-		pfPer := (pfLines + calls - 1) / calls
-		pf, call := base+uintptr((r+R)*rowBytes), 0
+	single := kc == c
+	chunk := gemmChunk
+	if single {
+		chunk = 1 // a panel is finished in one pass: one acc suffices
+	}
+	s.acc = growF32(s.acc, chunk*groups*R*TK)
+	pfPer := (R*rowBytes/64 + groups) / groups
+	for c0 := r0; c0 < r1; c0 += chunk * R {
+		c1 := min(r1, c0+chunk*R)
+		panels := (c1 - c0 + R - 1) / R
 		for k0 := 0; k0 < c; k0 += kc {
 			kn := min(kc, c-k0)
-			w, ldw := g.panel(m, r, nr, k0, kn, s.w)
+			last := k0+kn == c
 			load := 0
 			if k0 > 0 {
 				load = 1
 			}
-			npf := 0
-			if r+R < r1 {
-				npf = min(pfPer, kn/4)
-			}
-			for gi := 0; gi < groups; gi++ {
-				acc := &s.acc[gi*R*TK]
-				xp := &s.xp[gi*TK*c+k0*TK]
-				p := pf + uintptr(call*pfPer*64)
-				if g.half != nil && T-gi*TK <= TK/2 {
-					g.half(w, ldw, xp, kn, acc, load, p, npf)
-				} else {
-					g.kern(w, ldw, xp, kn, acc, load, p, npf)
+			for pi := 0; pi < panels; pi++ {
+				r := c0 + pi*R
+				nr := min(R, c1-r)
+				w, ldw := g.panel(m, r, nr, k0, kn, s.w)
+				npf, pf := 0, base+uintptr((r+R)*rowBytes)
+				if single && r+R < r1 {
+					npf = min(pfPer, kn/4)
 				}
-				call++
+				acc := s.acc[pi*groups*R*TK : (pi+1)*groups*R*TK]
+				for gi := 0; gi < groups; gi++ {
+					xp := &s.xp[gi*TK*c+k0*TK]
+					p := pf + uintptr(gi*pfPer*64)
+					if g.half != nil && T-gi*TK <= TK/2 {
+						g.half(w, ldw, xp, kn, &acc[gi*R*TK], load, p, npf)
+					} else {
+						g.kern(w, ldw, xp, kn, &acc[gi*R*TK], load, p, npf)
+					}
+				}
+				if last {
+					g.store(dst, acc, s.stage, T, rows, r, nr)
+				}
 			}
 		}
-		if nr == R && g.scatter != nil {
-			for gi := 0; gi < groups; gi++ {
-				g.scatter(&s.acc[gi*R*TK], &s.stage[gi*TK*R], 4*R, min(TK, T-gi*TK))
-			}
-			g.copyRows(&s.stage[0], &dst[r], 4*rows, T)
-			continue
-		}
+	}
+}
+
+// gemmChunk bounds the panels whose chains wait in memory between K
+// blocks (64 panels of 12 rows x 128 tokens: 384 KiB).
+const gemmChunk = 64
+
+// store writes a finished panel's outputs, acc [groups][rows][tokens],
+// into dst's rows [r, r+nr).
+func (g *gemmTiles) store(dst, acc, stage []float32, T, rows, r, nr int) {
+	R, TK := g.rows, g.tokens
+	groups := (T + TK - 1) / TK
+	if nr == R && g.scatter != nil {
 		for gi := 0; gi < groups; gi++ {
-			nt := min(TK, T-gi*TK)
-			acc := s.acc[gi*R*TK : (gi+1)*R*TK]
-			for j := 0; j < nt; j++ {
-				d := dst[(gi*TK+j)*rows+r : (gi*TK+j)*rows+r+nr]
-				for i := range d {
-					d[i] = acc[i*TK+j]
-				}
+			g.scatter(&acc[gi*R*TK], &stage[gi*TK*R], 4*R, min(TK, T-gi*TK))
+		}
+		g.copyRows(&stage[0], &dst[r], 4*rows, T)
+		return
+	}
+	for gi := 0; gi < groups; gi++ {
+		nt := min(TK, T-gi*TK)
+		a := acc[gi*R*TK : (gi+1)*R*TK]
+		for j := 0; j < nt; j++ {
+			d := dst[(gi*TK+j)*rows+r : (gi*TK+j)*rows+r+nr]
+			for i := range d {
+				d[i] = a[i*TK+j]
 			}
 		}
 	}

@@ -14,7 +14,8 @@ import (
 // TestMatMulShapes holds every set's MatMul to Generic's over the shapes
 // that reach each path of the tiled kernels: partial row panels (rows not
 // a multiple of 12, row ranges starting anywhere), token counts around the
-// 16- and 32-token tiles (T = 1 included), and K blocks (cols > 768).
+// 16- and 32-token tiles (T = 1 included), K blocks (cols > 768) and
+// chunks of panels.
 // Chain sets must match bit for bit, others within dotTolerance.
 func TestMatMulShapes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -25,6 +26,7 @@ func TestMatMulShapes(t *testing.T) {
 	shapes := []shape{
 		{1, 1, 1, 0, 1}, {5, 7, 17, 0, 5}, {13, 33, 32, 1, 13}, {25, 64, 33, 0, 25},
 		{24, 96, 80, 12, 24}, {37, 800, 3, 2, 37}, {12, 1600, 40, 0, 12}, {14, 4097, 19, 1, 14},
+		{800, 800, 3, 5, 797}, // more than one chunk of panels (gemmChunk) with K blocks
 	}
 	for _, set := range Available()[1:] {
 		for _, dt := range append(dtypes, qtypes...) {
