@@ -363,7 +363,7 @@ func wkv4Generic(a *WKV4Args, c0, c1 int) {
 // numerically stable form with the running maximum exponent p), in the
 // operation order of the 16-lane assembly. Of the two exponentials of a
 // max-shifted pair one is exp(0) = 1 exactly, so only the other is
-// computed: the bits of evaluating both.
+// computed (expPairF32).
 func wkv4Channels(w *WKV4Args, c0, c1 int) {
 	C := w.C
 	for c := c0; c < c1; c++ {
@@ -389,18 +389,21 @@ func wkv4Channels(w *WKV4Args, c0, c1 int) {
 	}
 }
 
-// expPairF32 returns expF32(x − q) and expF32(z − q) for q = vmax(x, z).
+// expPairF32 returns exp(x − q) and exp(z − q) for q = vmax(x, z): one of
+// them is exp(0) = 1 and the other exp(−|x − z|) (the same bits as
+// expF32(x − q): rounding is symmetric), so one exponential is computed.
+// With a NaN both come from the NaN difference; with x = z = ±Inf this
+// gives 1 where the literal formula gives NaN.
 func expPairF32(x, z float32) (ex, ez float32) {
-	q := vmax(x, z)
-	return expShifted(x - q), expShifted(z - q)
-}
-
-// expShifted is expF32(d), skipping the polynomial for d = ±0 (exactly 1).
-func expShifted(d float32) float32 {
-	if d == 0 {
-		return 1
+	d := math.Float32bits(x-z) | 0x80000000 // −|x − z|
+	m := float32(1)
+	if d != 0x80000000 {
+		m = expF32(math.Float32frombits(d))
 	}
-	return expF32(d)
+	if x > z {
+		return 1, m
+	}
+	return m, 1
 }
 
 func mulSiLUGeneric(y, g []float32) {

@@ -130,11 +130,24 @@ tanhdone:
 	VZEROUPPER
 	RET
 
+// EXPPAIR: E1 = exp(X − q), E2 = exp(Z − q) for q = vmax(X, Z) as
+// expPairF32: m = exp(−|X − Z|), (E1, E2) = X > Z ? (1, m) : (m, 1).
+// Clobbers Z11-Z15, K1, K2.
+#define EXPPAIR(X, Z, E1, E2) \
+	VSUBPS  Z, X, Z15; \
+	VPORD   Z19, Z15, Z15; \
+	EXP16(Z15, Z14, Z11, Z12, Z13); \
+	VCMPPS  $0x1e, Z, X, K2; \
+	VMOVAPS Z14, E1; \
+	VMOVAPS Z31, K2, E1; \
+	VMOVAPS Z31, E2; \
+	VMOVAPS Z14, K2, E2
+
 // func wkv4AVX512(f *wkv4Frame)
 // Frame: a 0, b 8, p 16, first 24, decay 32, k 40, v 48, r 56, y 64 (all
 // at channel c0), T 72, stride (bytes per token row) 80, n16 88, tab 96.
 // Registers: Z0 a, Z1 b, Z2 p, Z3 first, Z4 decay, Z5 k, Z6 v, Z7 ww,
-// Z8 q, Z9 e1, Z10 e2, Z11-Z13 and Z18 exp scratch, Z15-Z17 temporaries.
+// Z8 q, Z9 e1, Z10 e2, Z11-Z15 and Z18 exp scratch, Z15-Z17 temporaries.
 TEXT ·wkv4AVX512(SB), NOSPLIT, $0-8
 	MOVQ f+0(FP), DI
 	MOVQ 96(DI), AX
@@ -166,11 +179,7 @@ wkvtoken:
 	VMOVUPS (SI)(R10*1), Z5
 	VMOVUPS (DX)(R10*1), Z6
 	VADDPS  Z5, Z3, Z7       // ww = first + k
-	VMAXPS  Z7, Z2, Z8       // q = vmax(p, ww)
-	VSUBPS  Z8, Z2, Z15
-	EXP16(Z15, Z9, Z11, Z12, Z13)  // e1 = exp(p − q)
-	VSUBPS  Z8, Z7, Z15
-	EXP16(Z15, Z10, Z11, Z12, Z13) // e2 = exp(ww − q)
+	EXPPAIR(Z2, Z7, Z9, Z10) // e1, e2 = exp(p − q), exp(ww − q)
 	VMULPS  Z0, Z9, Z15
 	VMULPS  Z6, Z10, Z16
 	VADDPS  Z16, Z15, Z15    // num = e1·a + e2·v
@@ -179,10 +188,7 @@ wkvtoken:
 	VDIVPS  Z16, Z15, Z17    // wkv
 	VADDPS  Z4, Z2, Z7       // ww = p + decay
 	VMAXPS  Z5, Z7, Z8       // q = vmax(ww, k)
-	VSUBPS  Z8, Z7, Z15
-	EXP16(Z15, Z9, Z11, Z12, Z13)  // e1 = exp(ww − q)
-	VSUBPS  Z8, Z5, Z15
-	EXP16(Z15, Z10, Z11, Z12, Z13) // e2 = exp(k − q)
+	EXPPAIR(Z7, Z5, Z9, Z10) // e1, e2 = exp(ww − q), exp(k − q)
 	VMULPS  Z0, Z9, Z0
 	VMULPS  Z6, Z10, Z16
 	VADDPS  Z16, Z0, Z0      // a = e1·a + e2·v
