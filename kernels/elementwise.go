@@ -392,8 +392,8 @@ func wkv4Channels(w *WKV4Args, c0, c1 int) {
 // expPairF32 returns exp(x − q) and exp(z − q) for q = vmax(x, z): one of
 // them is exp(0) = 1 and the other exp(−|x − z|) (the same bits as
 // expF32(x − q): rounding is symmetric), so one exponential is computed.
-// With a NaN both come from the NaN difference; with x = z = ±Inf this
-// gives 1 where the literal formula gives NaN.
+// With a NaN operand the one that is not 1 is NaN (so are the WKV outputs);
+// with x = z = ±Inf this gives 1 where the literal formula gives NaN.
 func expPairF32(x, z float32) (ex, ez float32) {
 	d := math.Float32bits(x-z) | 0x80000000 // −|x − z|
 	m := float32(1)
