@@ -118,6 +118,9 @@ var available = func() []Set {
 	if !(x.HasAVX2 && x.HasFMA && x.HasF16C) {
 		return sets
 	}
+	if x.HasAVXVNNI {
+		avx2Set.matVecQ8Rows = q8MatVecRows(q8DotsAVXVNNI)
+	}
 	sets = append(sets, avx2Set)
 	readVector = readAVX2
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {

@@ -29,8 +29,9 @@
 // weights, which engine Step uses through Pool.ForDecode: the activation
 // vector is rounded once per product to 8-bit blocks as ggml does
 // (quantizeQ8, bit-exact with quantize_row_q8_0_ref/q8_1_ref) and dotted
-// with integer instructions (q8_amd64.s: VPDPBUSD with AVX512-VNNI,
-// VPMADDUBSW on AVX2; dotQ8 in Go). It is still independent of the thread
+// with integer instructions (q8_amd64.s: VPDPBUSD with AVX512-VNNI in the
+// avx512 set, or with AVX-VNNI in the avx2 set, else VPMADDUBSW on AVX2;
+// dotQ8 in Go). It is still independent of the thread
 // count; MatMul keeps float32 activations for any T (one included).
 // PrecisionExact keeps float32 everywhere.
 //

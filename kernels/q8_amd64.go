@@ -43,12 +43,32 @@ func q8Dot4Q5_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer,
 //go:noescape
 func q8Dot4Q5_1AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
 
+//go:noescape
+func q8Dot4Q8_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+
+//go:noescape
+func q8Dot4Q4_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+
+//go:noescape
+func q8Dot4Q4_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+
+//go:noescape
+func q8Dot4Q5_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+
+//go:noescape
+func q8Dot4Q5_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+
 // q8DotsAVX2 use VPMADDUBSW + VPMADDWD (AVX2); q8DotsVNNI VPDPBUSD on ymm
-// (AVX512-VNNI + AVX512VL, and AVX512BW for the Q5 high-bit masks).
+// (AVX512-VNNI + AVX512VL, and AVX512BW for the Q5 high-bit masks);
+// q8DotsAVXVNNI VPDPBUSD in its VEX form (AVX-VNNI, without AVX-512).
 var (
 	q8DotsAVX2 = map[quant.DType]q8Dot4{
 		quant.Q8_0: q8Dot4Q8_0AVX2, quant.Q4_0: q8Dot4Q4_0AVX2, quant.Q4_1: q8Dot4Q4_1AVX2,
 		quant.Q5_0: q8Dot4Q5_0AVX2, quant.Q5_1: q8Dot4Q5_1AVX2,
+	}
+	q8DotsAVXVNNI = map[quant.DType]q8Dot4{
+		quant.Q8_0: q8Dot4Q8_0AVXVNNI, quant.Q4_0: q8Dot4Q4_0AVXVNNI, quant.Q4_1: q8Dot4Q4_1AVXVNNI,
+		quant.Q5_0: q8Dot4Q5_0AVXVNNI, quant.Q5_1: q8Dot4Q5_1AVXVNNI,
 	}
 	q8DotsVNNI = map[quant.DType]q8Dot4{
 		quant.Q8_0: q8Dot4Q8_0VNNI, quant.Q4_0: q8Dot4Q4_0VNNI, quant.Q4_1: q8Dot4Q4_1VNNI,

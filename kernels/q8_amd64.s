@@ -12,6 +12,8 @@
 // into lane 0. The four accumulators are reduced at the end.
 //   - VNNI kernels (AVX512-VNNI + VL, BW for the Q5 masks): VPDPBUSD; Q8_0
 //     codes are w with the sign bit flipped (off 128).
+//   - AVXVNNI kernels (AVX-VNNI, no AVX-512): the VNNI ones with VEX
+//     VPDPBUSD (encoded by hand, DOTWB) and AVX2's Q5 high bits.
 //   - AVX2 kernels: VPMADDUBSW + VPMADDWD (int16 pair sums cannot saturate:
 //     c ≤ 31, or for Q8_0 |w| ≤ 128 with x taking w's sign as ggml does,
 //     |x| ≤ 127), then the bias added.
@@ -76,6 +78,16 @@
 #define DOTVZ(S, U, I) \
 	VPXOR    I, I, I; \
 	VPDPBUSD S, U, I
+// DOTWB is DOTVB(Y15, Y4, Y6) with AVX-VNNI's VEX encoding of VPDPBUSD
+// (CPUs with AVX-VNNI but no AVX-512; Go's assembler only emits the EVEX
+// form): C4 C2 5D 50 F7 is VEX.256.66.0F38.W0 50 /r with ymm1 = Y6 (reg),
+// ymm2 = Y4 (vvvv), ymm3 = Y15 (rm). Fixed registers, hence no arguments.
+#define DOTWB \
+	VMOVDQU Y13, Y6; \
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x5D; BYTE $0x50; BYTE $0xF7
+#define DOTWZ \
+	VPXOR Y6, Y6, Y6; \
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x5D; BYTE $0x50; BYTE $0xF7
 #define DOTAB(S, U, I) \
 	VPMADDUBSW S, U, I; \
 	VPMADDWD   Y11, I, I; \
@@ -383,6 +395,327 @@ loop:
 	NIB4(8, R13)
 	HI5V(4, R13)
 	DOTVZ(Y15, Y4, Y6)
+	SCALE(R13, Y6, Y3)
+	MIN(2, R13, Y3)
+	ADDQ $24, SI
+	ADDQ $24, R8
+	ADDQ $24, R12
+	ADDQ $24, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	MOVQ out+48(FP), BX
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q8_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q8_0AVXVNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ ·f16Table(SB), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x80808080, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1024(R8)
+	PREFETCHT0 1024(R12)
+	PREFETCHT0 1024(R13)
+	VMOVD (R11), X13
+	VPSLLD $7, X13, X13
+	VPXOR 2(SI), Y9, Y4
+	DOTWB
+	SCALE(SI, Y6, Y0)
+	VPXOR 2(R8), Y9, Y4
+	DOTWB
+	SCALE(R8, Y6, Y1)
+	VPXOR 2(R12), Y9, Y4
+	DOTWB
+	SCALE(R12, Y6, Y2)
+	VPXOR 2(R13), Y9, Y4
+	DOTWB
+	SCALE(R13, Y6, Y3)
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $34, R12
+	ADDQ $34, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	MOVQ out+48(FP), BX
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q4_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q4_0AVXVNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ ·f16Table(SB), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1024(R8)
+	PREFETCHT0 1024(R12)
+	PREFETCHT0 1024(R13)
+	VMOVD (R11), X13
+	VPSLLD $3, X13, X13
+	NIB4(2, SI)
+	DOTWB
+	SCALE(SI, Y6, Y0)
+	NIB4(2, R8)
+	DOTWB
+	SCALE(R8, Y6, Y1)
+	NIB4(2, R12)
+	DOTWB
+	SCALE(R12, Y6, Y2)
+	NIB4(2, R13)
+	DOTWB
+	SCALE(R13, Y6, Y3)
+	ADDQ $18, SI
+	ADDQ $18, R8
+	ADDQ $18, R12
+	ADDQ $18, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	MOVQ out+48(FP), BX
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q4_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q4_1AVXVNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ ·f16Table(SB), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1024(R8)
+	PREFETCHT0 1024(R12)
+	PREFETCHT0 1024(R13)
+	VMOVSS (R11), X13
+	NIB4(4, SI)
+	DOTWZ
+	SCALE(SI, Y6, Y0)
+	MIN(2, SI, Y0)
+	NIB4(4, R8)
+	DOTWZ
+	SCALE(R8, Y6, Y1)
+	MIN(2, R8, Y1)
+	NIB4(4, R12)
+	DOTWZ
+	SCALE(R12, Y6, Y2)
+	MIN(2, R12, Y2)
+	NIB4(4, R13)
+	DOTWZ
+	SCALE(R13, Y6, Y3)
+	MIN(2, R13, Y3)
+	ADDQ $20, SI
+	ADDQ $20, R8
+	ADDQ $20, R12
+	ADDQ $20, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	MOVQ out+48(FP), BX
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q5_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q5_0AVXVNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ ·f16Table(SB), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
+	MOVL $0x10101010, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VPCMPEQB Y9, Y9, Y9
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1024(R8)
+	PREFETCHT0 1024(R12)
+	PREFETCHT0 1024(R13)
+	VMOVD (R11), X13
+	VPSLLD $4, X13, X13
+	NIB4(6, SI)
+	HI5A(2, SI)
+	DOTWB
+	SCALE(SI, Y6, Y0)
+	NIB4(6, R8)
+	HI5A(2, R8)
+	DOTWB
+	SCALE(R8, Y6, Y1)
+	NIB4(6, R12)
+	HI5A(2, R12)
+	DOTWB
+	SCALE(R12, Y6, Y2)
+	NIB4(6, R13)
+	HI5A(2, R13)
+	DOTWB
+	SCALE(R13, Y6, Y3)
+	ADDQ $22, SI
+	ADDQ $22, R8
+	ADDQ $22, R12
+	ADDQ $22, R13
+	ADDQ $32, DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ loop
+	MOVQ out+48(FP), BX
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (BX)
+	VZEROUPPER
+	RET
+
+// func q8Dot4Q5_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
+TEXT ·q8Dot4Q5_1AVXVNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
+	MOVQ ·f16Table(SB), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU q8nibshift<>(SB), Y8
+	MOVL $0x10101010, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VPCMPEQB Y9, Y9, Y9
+loop:
+	VMOVDQU (DI), Y15
+	VBROADCASTSS (R10), Y14
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1024(R8)
+	PREFETCHT0 1024(R12)
+	PREFETCHT0 1024(R13)
+	VMOVSS (R11), X13
+	NIB4(8, SI)
+	HI5A(4, SI)
+	DOTWZ
+	SCALE(SI, Y6, Y0)
+	MIN(2, SI, Y0)
+	NIB4(8, R8)
+	HI5A(4, R8)
+	DOTWZ
+	SCALE(R8, Y6, Y1)
+	MIN(2, R8, Y1)
+	NIB4(8, R12)
+	HI5A(4, R12)
+	DOTWZ
+	SCALE(R12, Y6, Y2)
+	MIN(2, R12, Y2)
+	NIB4(8, R13)
+	HI5A(4, R13)
+	DOTWZ
 	SCALE(R13, Y6, Y3)
 	MIN(2, R13, Y3)
 	ADDQ $24, SI

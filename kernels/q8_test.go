@@ -247,6 +247,22 @@ func TestDotQ8Reference(t *testing.T) {
 	}
 }
 
+// q8Variants are int8 dot implementations beyond each set's choice
+// (q8_amd64_test.go adds every one the CPU can run).
+var q8Variants = map[string]func(dst []float32, m Matrix, v *q8Vec, r0, r1 int){}
+
+// q8Impls is every set's int8 MatVec and every variant, by name.
+func q8Impls() map[string]func(dst []float32, m Matrix, v *q8Vec, r0, r1 int) {
+	out := map[string]func(dst []float32, m Matrix, v *q8Vec, r0, r1 int){}
+	for _, set := range Available() {
+		out[set.Name] = set.matVecQ8Rows
+	}
+	for name, f := range q8Variants {
+		out[name] = f
+	}
+	return out
+}
+
 // TestQ8Conformance runs every set's int8 dot against the generic one:
 // every block count 1..40 and long rows, every row count 1..9 (the
 // four-row kernels and their remainders), unaligned rows, guard-padded
@@ -255,7 +271,7 @@ func TestQ8Conformance(t *testing.T) {
 	rng := rand.New(rand.NewPCG(85, 86))
 	norm := func(int) float32 { return float32(rng.NormFloat64()) }
 	const guard = 3
-	for _, set := range Available() {
+	for implName, impl := range q8Impls() {
 		for _, dt := range qtypes {
 			nbs := []int{96, 97, 128}
 			for nb := 1; nb <= 40; nb++ {
@@ -273,8 +289,8 @@ func TestQ8Conformance(t *testing.T) {
 				for j := range got {
 					got[j] = 1234.5
 				}
-				set.matVecQ8Rows(got[guard:guard+rows], m, &v, r0, rows)
-				name := fmt.Sprintf("%s %v rows=%d nb=%d", set.Name, dt, rows, nb)
+				impl(got[guard:guard+rows], m, &v, r0, rows)
+				name := fmt.Sprintf("%s %v rows=%d nb=%d", implName, dt, rows, nb)
 				for j := range got {
 					r := j - guard
 					if r < r0 || r >= rows {
@@ -397,12 +413,12 @@ func FuzzQ8Dot(f *testing.F) {
 		x := offsetVec(cols, int(kind>>5)%4, func(i int) float32 { return float32(int8(xb[i])) / 16 })
 		var v q8Vec
 		quantizeQ8(&v, x, dt)
-		for _, set := range Available() {
+		for name, impl := range q8Impls() {
 			got := make([]float32, rows)
-			set.matVecQ8Rows(got, m, &v, 0, rows)
+			impl(got, m, &v, 0, rows)
 			for r := range got {
 				want, tol := q8Reference(m, r, &v)
-				checkClose(t, fmt.Sprintf("%s %v row %d nb=%d", set.Name, dt, r, nb), got[r], float32(want), tol)
+				checkClose(t, fmt.Sprintf("%s %v row %d nb=%d", name, dt, r, nb), got[r], float32(want), tol)
 			}
 		}
 	})
