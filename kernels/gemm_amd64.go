@@ -57,6 +57,9 @@ type gemmTiles struct {
 	// per element).
 	scatter  func(acc *float32, dst *float32, ldd int, nt int)
 	copyRows func(src *float32, dst *float32, ldd int, n int)
+	// smallT: calls with T ≤ smallT take the rows-in-lanes path
+	// (matMulRowsSmallT, same bits).
+	smallT int
 }
 
 type gemmKernel func(w unsafe.Pointer, ldw int, xp *float32, kc int, acc *float32, load int, pf uintptr, npf int)
@@ -72,6 +75,7 @@ var avx512Gemm = &gemmTiles{
 		scatter12x32AVX512(acc, dst, ldd, lo, hi)
 	},
 	copyRows: copyRows12AVX512,
+	smallT:   smallTMax,
 }
 
 var avx2Gemm = &gemmTiles{rows: 6, tokens: 16, kern: gemm6x16AVX2, pack: packXGo(16)}
@@ -181,6 +185,10 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 		for t := 0; t < T; t++ {
 			clear(dst[t*rows+r0 : t*rows+r1])
 		}
+		return
+	}
+	if g.smallT >= T {
+		matMulRowsSmallT(dst, m, x, T, r0, r1)
 		return
 	}
 	R, TK := g.rows, g.tokens

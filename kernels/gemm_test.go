@@ -15,7 +15,8 @@ import (
 // that reach each path of the tiled kernels: partial row panels (rows not
 // a multiple of 12, row ranges starting anywhere), token counts around the
 // 16- and 32-token tiles (T = 1 included), K blocks (cols > 768) and
-// chunks of panels.
+// chunks of panels, and the small-T rows-in-lanes path (T ≤ 16: 16-row
+// blocks, K tails, K blocks of 256).
 // Chain sets must match bit for bit, others within dotTolerance.
 func TestMatMulShapes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -27,6 +28,11 @@ func TestMatMulShapes(t *testing.T) {
 		{1, 1, 1, 0, 1}, {5, 7, 17, 0, 5}, {13, 33, 32, 1, 13}, {25, 64, 33, 0, 25},
 		{24, 96, 80, 12, 24}, {37, 800, 3, 2, 37}, {12, 1600, 40, 0, 12}, {14, 4097, 19, 1, 14},
 		{800, 800, 3, 5, 797}, // more than one chunk of panels (gemmChunk) with K blocks
+		// Small T (rows-in-lanes path on avx512): rows not a multiple of
+		// 16, K tails (not a multiple of 16), K blocks (> 256 columns).
+		{17, 19, 1, 0, 17}, {33, 47, 2, 3, 33}, {16, 16, 4, 0, 16}, {50, 300, 5, 1, 49},
+		{31, 513, 7, 0, 31}, {16, 257, 8, 0, 16}, {40, 100, 9, 0, 40}, {20, 64, 16, 2, 20},
+		{3, 5, 6, 1, 3}, {47, 33, 12, 0, 47}, {18, 90, 17, 0, 18},
 	}
 	for _, set := range Available()[1:] {
 		for _, dt := range append(dtypes, qtypes...) {
