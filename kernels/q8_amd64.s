@@ -22,10 +22,12 @@
 // step prefetches the rows 1 KiB ahead (measured faster from memory for
 // the 4- and 5-bit types, neutral for Q8_0).
 //
-// func q8Dot4<T><V>(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-// w: row 0's first block, rows ldw bytes apart; xq, xd: the activation
-// codes and scales; aux: nsum (int32 per block) or s (float32 per
-// block, types with a min); nb ≥ 1 blocks.
+// func q8Dot4<T><V>(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+// w: row 0's first block, rows of nb ≥ 1 blocks ldw bytes apart and
+// contiguous (ldw is the row's size); xq, xd: the activation codes and
+// scales; aux: nsum (int32 per block) or s (float32 per block, types with
+// a min). groups ≥ 1 groups of four rows, out[4·g+r] = row 4·g+r · x: the
+// loop over row groups is here, not in Go, to save a call per four rows.
 //
 // Registers: row pointers SI, R8, R12, R13; f16Table R9; accumulators
 // Y0-Y3; temps Y4-Y7; Y8 nibble shifts (dwords 0 x4, 4 x4); Y9 0x80
@@ -97,25 +99,29 @@
 	VPMADDWD   Y11, I, I
 
 
-// func q8Dot4Q8_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q8_0VNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q8_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q8_0VNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
+	MOVL $0x80808080, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	
+group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	MOVL $0x80808080, AX
-	VMOVD AX, X9
-	VPBROADCASTD X9, Y9
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -146,36 +152,46 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q4_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q4_0VNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q4_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q4_0VNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
 	VMOVDQU q8nibshift<>(SB), Y8
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -206,36 +222,46 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q4_1VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q4_1VNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q4_1VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q4_1VNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
 	VMOVDQU q8nibshift<>(SB), Y8
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -269,32 +295,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q5_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q5_0VNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q5_0VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q5_0VNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -302,6 +328,16 @@ TEXT ·q8Dot4Q5_0VNNI(SB), NOSPLIT, $0-56
 	MOVL $0x10101010, AX
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -336,32 +372,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q5_1VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q5_1VNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q5_1VNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q5_1VNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -369,6 +405,16 @@ TEXT ·q8Dot4Q5_1VNNI(SB), NOSPLIT, $0-56
 	MOVL $0x10101010, AX
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -406,35 +452,45 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q8_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q8_0AVXVNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q8_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q8_0AVXVNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
+	MOVL $0x80808080, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	
+group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	MOVL $0x80808080, AX
-	VMOVD AX, X9
-	VPBROADCASTD X9, Y9
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -465,36 +521,46 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q4_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q4_0AVXVNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q4_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q4_0AVXVNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
 	VMOVDQU q8nibshift<>(SB), Y8
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -525,36 +591,46 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q4_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q4_1AVXVNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q4_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q4_1AVXVNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
 	VMOVDQU q8nibshift<>(SB), Y8
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -588,32 +664,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q5_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q5_0AVXVNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q5_0AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q5_0AVXVNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -622,6 +698,16 @@ TEXT ·q8Dot4Q5_0AVXVNNI(SB), NOSPLIT, $0-56
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
 	VPCMPEQB Y9, Y9, Y9
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -656,32 +742,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q5_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q5_1AVXVNNI(SB), NOSPLIT, $0-56
+// func q8Dot4Q5_1AVXVNNI(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q5_1AVXVNNI(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -690,6 +776,16 @@ TEXT ·q8Dot4Q5_1AVXVNNI(SB), NOSPLIT, $0-56
 	VMOVD AX, X10
 	VPBROADCASTD X10, Y10
 	VPCMPEQB Y9, Y9, Y9
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -727,35 +823,45 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q8_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q8_0AVX2(SB), NOSPLIT, $0-56
+// func q8Dot4Q8_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q8_0AVX2(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
+	MOVL $0x00010001, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	
+group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	MOVL $0x00010001, AX
-	VMOVD AX, X11
-	VPBROADCASTD X11, Y11
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -792,32 +898,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q4_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q4_0AVX2(SB), NOSPLIT, $0-56
+// func q8Dot4Q4_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q4_0AVX2(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -825,6 +931,16 @@ TEXT ·q8Dot4Q4_0AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x00010001, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -855,32 +971,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q4_1AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q4_1AVX2(SB), NOSPLIT, $0-56
+// func q8Dot4Q4_1AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q4_1AVX2(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -888,6 +1004,16 @@ TEXT ·q8Dot4Q4_1AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x00010001, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -921,32 +1047,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q5_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q5_0AVX2(SB), NOSPLIT, $0-56
+// func q8Dot4Q5_0AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q5_0AVX2(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -958,6 +1084,16 @@ TEXT ·q8Dot4Q5_0AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x00010001, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -992,32 +1128,32 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
-// func q8Dot4Q5_1AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *[4]float32)
-TEXT ·q8Dot4Q5_1AVX2(SB), NOSPLIT, $0-56
+// func q8Dot4Q5_1AVX2(w *byte, ldw int, xq *int8, xd *float32, aux unsafe.Pointer, nb int, out *float32, groups int)
+TEXT ·q8Dot4Q5_1AVX2(SB), NOSPLIT, $0-64
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), DX
 	LEAQ (SI)(DX*1), R8
 	LEAQ (R8)(DX*1), R12
 	LEAQ (R12)(DX*1), R13
-	MOVQ xq+16(FP), DI
-	MOVQ xd+24(FP), R10
-	MOVQ aux+32(FP), R11
-	MOVQ nb+40(FP), CX
+	LEAQ (DX)(DX*2), DX
+	MOVQ out+48(FP), BX
 	MOVQ ·f16Table(SB), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X12
 	VPBROADCASTD X12, Y12
@@ -1029,6 +1165,16 @@ TEXT ·q8Dot4Q5_1AVX2(SB), NOSPLIT, $0-56
 	MOVL $0x00010001, AX
 	VMOVD AX, X11
 	VPBROADCASTD X11, Y11
+	
+group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R10
+	MOVQ aux+32(FP), R11
+	MOVQ nb+40(FP), CX
 loop:
 	VMOVDQU (DI), Y15
 	VBROADCASTSS (R10), Y14
@@ -1066,13 +1212,19 @@ loop:
 	ADDQ $4, R11
 	DECQ CX
 	JNZ loop
-	MOVQ out+48(FP), BX
 	VHADDPS Y1, Y0, Y0
 	VHADDPS Y3, Y2, Y2
 	VHADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVUPS X0, (BX)
+	ADDQ $16, BX
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, R12
+	ADDQ DX, R13
+	DECQ groups+56(FP)
+	JNZ group
 	VZEROUPPER
 	RET
 
