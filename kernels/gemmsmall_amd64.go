@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/rwkv-tools/rwkv-tools/quant"
@@ -11,31 +12,29 @@ import (
 // Implemented in gemmsmall512_amd64.s.
 
 //go:noescape
-func transpose16AVX512(src *float32, lds int, dst *float32, kn int)
-
-//go:noescape
-func fmaCols16AVX512(tp *float32, xs *float32, ntp int, kn int, acc *float32, load int)
+func smallT16AVX512(w unsafe.Pointer, ldw int, kind int, xs *float32, ntp int, nb int, acc *float32, load int)
 
 // Small-T MatMul (avx512): the token tiles put tokens in lanes, so with a
 // few tokens most lanes idle while every weight is still widened and read
-// once per call. Here rows are in lanes instead: a block of 16 weight rows
-// is widened/decoded (as the tiles do) and transposed into a panel
-// [k][16], and each token keeps one 16-row accumulator, acc_t =
-// fma(w[k][rows], x[t][k], acc_t) for k in order from +0. That is the same
-// single chain per output (t, r) as the tiles and Generic, so the two
-// paths give identical bits and the crossover cannot change results.
+// once per call. Here rows are in lanes instead: smallT16AVX512 loads 16
+// weight rows x 16 columns (f16/bf16 widened on load; block types decoded
+// first into a panel, as the tiles do), transposes them in registers, and
+// each token keeps one 16-row accumulator, acc_t = fma(w[k][rows],
+// x[t][k], acc_t) for k in order from +0. That is the same single chain
+// per output (t, r) as the tiles and Generic, so the two paths give
+// identical bits and the crossover cannot change results.
 
-// smallTMax is the largest T that takes the rows-in-lanes path (measured:
-// see BenchmarkGEMMSmallT).
+// smallTMax is the largest T that takes the rows-in-lanes path (measured
+// with BenchmarkGEMMSmallT; the kernel holds up to 8 accumulators).
 const smallTMax = 8
 
-// smallKC is the K block of the small path: a 16-row block of 256 columns
-// is 16 KiB widened plus 16 KiB transposed, both in L1.
+// smallKC is the K block of block types: a 16-row block of 256 columns
+// decodes into 16 KiB (L1).
 const smallKC = 256
 
 var smallPanel = &gemmTiles{rows: 16}
 
-// matMulRowsSmallT is matMulRows for 1 ≤ T ≤ 16.
+// matMulRowsSmallT is matMulRows for 1 ≤ T ≤ 8.
 func matMulRowsSmallT(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 	c, rows := m.Cols, m.Rows
 	ntp := 1
@@ -44,45 +43,72 @@ func matMulRowsSmallT(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 	}
 	s := gemmBufs.Get().(*gemmScratch)
 	defer gemmBufs.Put(s)
-	// xs is x with tokens interleaved, [c][ntp], zero for tokens ≥ T.
-	s.xp = growF32(s.xp, c*ntp)
+	// xs is x with tokens interleaved, [c16][ntp] for c16 = c rounded up
+	// to 16: zero for tokens ≥ T (their chains are dropped) and -0 for
+	// columns ≥ c, which meet zero weights: fma(+0, -0, s) = s + -0 = s
+	// exactly for every s (-0 included), so the padded steps of a K tail
+	// leave the chain's bits alone.
+	c16 := (c + 15) / 16 * 16
+	s.xp = growF32(s.xp, c16*ntp)
 	xs := s.xp
-	if T < ntp {
-		clear(xs)
-	}
+	clear(xs)
 	for t := 0; t < T; t++ {
 		for k, v := range x[t*c : (t+1)*c] {
 			xs[k*ntp+t] = v
 		}
-	}
-	kc := min(c, smallKC)
-	if m.DType.BlockLen() > 1 {
-		kc = gemmBlock(c) // whole blocks
-		if kc > smallKC {
-			kc = smallKC
+		for k := c; k < c16; k++ {
+			xs[k*ntp+t] = float32(math.Copysign(0, -1))
 		}
 	}
-	s.w = growF32(s.w, 16*kc)
-	s.stage = growF32(s.stage, (kc+15)/16*16*16)
+	kc := c
+	kind := 0
+	switch m.DType {
+	case quant.F32:
+	case quant.F16:
+		kind = 1
+	case quant.BF16:
+		kind = 2
+	default:
+		kc = min(c, smallKC) // c is whole blocks, so is smallKC
+	}
+	s.w = growF32(s.w, 16*max(kc, 16))
 	s.acc = growF32(s.acc, 16*ntp)
 	acc := s.acc
+	var tail [16 * 16]float32
 	for r := r0; r < r1; r += 16 {
 		nr := min(16, r1-r)
 		for k0 := 0; k0 < c; k0 += kc {
 			kn := min(kc, c-k0)
-			var w unsafe.Pointer
-			var ldw int
-			if m.DType == quant.F32 && nr == 16 {
-				w, ldw = unsafe.Pointer(&m.f32[r*c+k0]), 4*c
-			} else {
-				w, ldw = smallPanel.panel(m, r, nr, k0, kn, s.w)
-			}
-			transpose16AVX512((*float32)(w), ldw, &s.stage[0], kn)
+			full := kn / 16 * 16
 			load := 0
 			if k0 > 0 {
 				load = 1
 			}
-			fmaCols16AVX512(&s.stage[0], &xs[k0*ntp], ntp, kn, &acc[0], load)
+			if full > 0 {
+				var w unsafe.Pointer
+				ldw, wk := 2*c, kind
+				switch {
+				case nr == 16 && m.DType == quant.F32:
+					w, ldw = unsafe.Pointer(&m.f32[r*c+k0]), 4*c
+				case nr == 16 && kind != 0:
+					w = unsafe.Pointer(&m.u16[r*c+k0])
+				default: // decoded or a partial row block: widened rows, zero below nr
+					w, ldw = smallPanel.panel(m, r, nr, k0, full, s.w)
+					wk = 0
+				}
+				smallT16AVX512(w, ldw, wk, &xs[k0*ntp], ntp, full/16, &acc[0], load)
+				load = 1
+			}
+			if rem := kn - full; rem > 0 {
+				// K tail (f32/f16/bf16 only): the widened columns in a
+				// zero-padded 16x16 block.
+				p, ldp := smallPanel.panel(m, r, nr, k0+full, rem, s.w)
+				clear(tail[:])
+				for i := 0; i < nr; i++ {
+					copy(tail[i*16:i*16+rem], unsafe.Slice((*float32)(unsafe.Add(p, i*ldp)), rem))
+				}
+				smallT16AVX512(unsafe.Pointer(&tail[0]), 64, 0, &xs[(k0+full)*ntp], ntp, 1, &acc[0], load)
+			}
 		}
 		for t := 0; t < T; t++ {
 			copy(dst[t*rows+r:t*rows+r+nr], acc[t*16:t*16+nr])
