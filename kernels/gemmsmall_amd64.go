@@ -12,7 +12,7 @@ import (
 // Implemented in gemmsmall512_amd64.s.
 
 //go:noescape
-func smallT16AVX512(w unsafe.Pointer, ldw int, kind int, xs *float32, ntp int, nb int, acc *float32, load int)
+func smallT16AVX512(w unsafe.Pointer, ldw int, kind int, xs *float32, ntp int, nb int, acc *float32, load int, rowOff *[16]int32)
 
 // Small-T MatMul (avx512): the token tiles put tokens in lanes, so with a
 // few tokens most lanes idle while every weight is still widened and read
@@ -27,10 +27,6 @@ func smallT16AVX512(w unsafe.Pointer, ldw int, kind int, xs *float32, ntp int, n
 // smallTMax is the largest T that takes the rows-in-lanes path (measured
 // with BenchmarkGEMMSmallT; the kernel holds up to 8 accumulators).
 const smallTMax = 8
-
-// smallKC is the K block of block types: a 16-row block of 256 columns
-// decodes into 16 KiB (L1).
-const smallKC = 256
 
 var smallPanel = &gemmTiles{rows: 16}
 
@@ -60,25 +56,25 @@ func matMulRowsSmallT(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 			xs[k*ntp+t] = float32(math.Copysign(0, -1))
 		}
 	}
-	kc := c
 	kind := 0
 	switch m.DType {
-	case quant.F32:
 	case quant.F16:
 		kind = 1
 	case quant.BF16:
 		kind = 2
-	default:
-		kc = min(c, smallKC) // c is whole blocks, so is smallKC
 	}
-	s.w = growF32(s.w, 16*max(kc, 16))
+	s.w = growF32(s.w, 16*c)
 	s.acc = growF32(s.acc, 16*ntp)
 	acc := s.acc
 	var tail [16 * 16]float32
+	var rowOff [16]int32 // q8_0: the 16 rows' byte offsets, for gathering scales
+	for i := range rowOff {
+		rowOff[i] = int32(i * m.rowBytes)
+	}
 	for r := r0; r < r1; r += 16 {
 		nr := min(16, r1-r)
-		for k0 := 0; k0 < c; k0 += kc {
-			kn := min(kc, c-k0)
+		{
+			k0, kn := 0, c
 			full := kn / 16 * 16
 			load := 0
 			if k0 > 0 {
@@ -86,17 +82,25 @@ func matMulRowsSmallT(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 			}
 			if full > 0 {
 				var w unsafe.Pointer
-				ldw, wk := 2*c, kind
+				ldw, wk, nb := 2*c, kind, full/16
 				switch {
 				case nr == 16 && m.DType == quant.F32:
 					w, ldw = unsafe.Pointer(&m.f32[r*c+k0]), 4*c
 				case nr == 16 && kind != 0:
 					w = unsafe.Pointer(&m.u16[r*c+k0])
+				case nr == 16 && m.DType == quant.Q8_0:
+					// Decoded in the kernel (kind 3): nb counts 32-column blocks.
+					w, ldw, wk, nb = unsafe.Pointer(&m.q[r*m.rowBytes]), m.rowBytes, 3, c/32
+				case nr == 16 && m.q != nil:
+					// The 16 rows' blocks are contiguous: one decoder
+					// call for all of them.
+					blockDecoders[m.DType](&s.w[0], &m.q[r*m.rowBytes], 16*c/32)
+					w, ldw, wk = unsafe.Pointer(&s.w[0]), 4*c, 0
 				default: // decoded or a partial row block: widened rows, zero below nr
 					w, ldw = smallPanel.panel(m, r, nr, k0, full, s.w)
 					wk = 0
 				}
-				smallT16AVX512(w, ldw, wk, &xs[k0*ntp], ntp, full/16, &acc[0], load)
+				smallT16AVX512(w, ldw, wk, &xs[k0*ntp], ntp, nb, &acc[0], load, &rowOff)
 				load = 1
 			}
 			if rem := kn - full; rem > 0 {
@@ -107,7 +111,7 @@ func matMulRowsSmallT(dst []float32, m Matrix, x []float32, T, r0, r1 int) {
 				for i := 0; i < nr; i++ {
 					copy(tail[i*16:i*16+rem], unsafe.Slice((*float32)(unsafe.Add(p, i*ldp)), rem))
 				}
-				smallT16AVX512(unsafe.Pointer(&tail[0]), 64, 0, &xs[(k0+full)*ntp], ntp, 1, &acc[0], load)
+				smallT16AVX512(unsafe.Pointer(&tail[0]), 64, 0, &xs[(k0+full)*ntp], ntp, 1, &acc[0], load, &rowOff)
 			}
 		}
 		for t := 0; t < T; t++ {

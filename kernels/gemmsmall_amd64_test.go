@@ -24,7 +24,7 @@ func BenchmarkGEMMSmallT(b *testing.B) {
 		b.Skip("no avx512")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	const rows, cols = 4096, 768
+	const rows, cols = 16384, 768
 	for _, dt := range allTypes {
 		m, _ := randomMatrix(&testing.T{}, rng, dt, rows, cols)
 		x := make([]float32, 16*cols)
