@@ -15,8 +15,8 @@ import (
 // that reach each path of the tiled kernels: partial row panels (rows not
 // a multiple of 12, row ranges starting anywhere), token counts around the
 // 16- and 32-token tiles (T = 1 included), K blocks (cols > 768) and
-// chunks of panels, and the small-T rows-in-lanes path (T ≤ 16: 16-row
-// blocks, K tails, K blocks of 256).
+// chunks of panels, and the small-T rows-in-lanes path (T ≤ 8 on avx512: 16-row
+// blocks, partial ones, K tails).
 // Chain sets must match bit for bit, others within dotTolerance.
 func TestMatMulShapes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))

@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkGEMMSmallT is MatMul with few tokens (eval's output head and
-// short continuations) on a 4096x768 matrix, one thread, the avx512 set
+// short continuations) on a 16384x768 matrix (larger than L2), one
+// thread, the avx512 set
 // with the small-T path (path=rows) and with the token tiles
 // (path=tiles), against MatVec (T = 1 decode) of the same matrix:
 // weights/s. Under load take the best of -count runs.
