@@ -57,8 +57,9 @@ type gemmTiles struct {
 	// per element).
 	scatter  func(acc *float32, dst *float32, ldd int, nt int)
 	copyRows func(src *float32, dst *float32, ldd int, n int)
-	// smallT: calls with T ≤ smallT take the rows-in-lanes path
-	// (matMulRowsSmallT, same bits).
+	// small, if not nil, takes calls with T ≤ smallT: rows in lanes
+	// (gemmsmall_amd64.go), the same bits.
+	small  *smallTKernel
 	smallT int
 }
 
@@ -75,10 +76,10 @@ var avx512Gemm = &gemmTiles{
 		scatter12x32AVX512(acc, dst, ldd, lo, hi)
 	},
 	copyRows: copyRows12AVX512,
-	smallT:   smallTMax,
+	small:    smallT512, smallT: smallTMax,
 }
 
-var avx2Gemm = &gemmTiles{rows: 6, tokens: 16, kern: gemm6x16AVX2, pack: packXGo(16)}
+var avx2Gemm = &gemmTiles{rows: 6, tokens: 16, kern: gemm6x16AVX2, pack: packXGo(16), small: smallT2, smallT: smallTMax2}
 
 // packXGo packs in Go (AVX2 has no fast transposing store).
 func packXGo(tokens int) func(xp, x []float32, c, nt int) {
@@ -187,8 +188,8 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 		}
 		return
 	}
-	if g.smallT >= T {
-		matMulRowsSmallT(dst, m, x, T, r0, r1)
+	if g.small != nil && T <= g.smallT {
+		g.small.matMulRows(dst, m, x, T, r0, r1)
 		return
 	}
 	R, TK := g.rows, g.tokens
