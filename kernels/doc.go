@@ -14,7 +14,10 @@
 // in registers. MatMul: a packed outer product (gemm_amd64.go: 12 rows x
 // 32 tokens per tile on avx512, 6 x 16 on avx2, tokens in lanes; weights
 // widened or decoded once per call into small row panels; K blocks of up
-// to 768).
+// to 768); for T ≤ 8 (avx512; 4 on avx2), where tokens in lanes would waste
+// most lanes, rows in lanes instead (gemmsmall*_amd64.s: 16x16 weight
+// blocks loaded, widened and transposed in registers, one accumulator per
+// token), with the same bits.
 //
 // Numerics: activations and accumulators are float32. MatMul's bits for
 // output (t, r) depend only on W[r], x[t] and the set, never on T (one
