@@ -106,6 +106,7 @@ var avx2Set = Set{
 	Name:         "avx2",
 	MatVecRows:   avx2Tiles.matVecRows,
 	MatMulRows:   avx2Gemm.matMulRows,
+	matMulPrep:   avx2Gemm.prepare,
 	matVecQ8Rows: q8MatVecRows(q8DotsAVX2),
 	fmaBurn:      func(iters int) int64 { fmaBurnAVX2(iters); return int64(iters) * 12 * 8 * 2 },
 

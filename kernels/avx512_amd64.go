@@ -82,6 +82,7 @@ var avx512Set = Set{
 	Name:       "avx512",
 	MatVecRows: avx512Tiles.matVecRows,
 	MatMulRows: avx512Gemm.matMulRows,
+	matMulPrep: avx512Gemm.prepare,
 	// VPDPBUSD dots replace these where the CPU has AVX512-VNNI.
 	matVecQ8Rows: q8MatVecRows(q8DotsAVX2),
 	fmaBurn:      func(iters int) int64 { fmaBurnAVX512(iters); return int64(iters) * 24 * 16 * 2 },

@@ -223,11 +223,17 @@ func checkBlockReference(t *testing.T, name string, m Matrix, x []float32, T int
 }
 
 // TestThreadsIdentical: splitting rows across 1, 2 or 3 goroutines gives the
-// same bits, for matrices big enough that the pool really splits.
+// same bits, for matrices big enough that the pool really splits, for T in
+// the small-T path and in the tiles (activations packed once per call).
 func TestThreadsIdentical(t *testing.T) {
+	for _, T := range []int{4, 40} {
+		t.Run(fmt.Sprintf("T=%d", T), func(t *testing.T) { threadsIdentical(t, T) })
+	}
+}
+
+func threadsIdentical(t *testing.T, T int) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	norm := func(int) float32 { return float32(rng.NormFloat64()) }
-	const T = 4
 	for _, set := range Available() {
 		for _, dt := range append(dtypes, qtypes...) {
 			for _, shape := range [][2]int{{64, 3072}, {37, 4097}} {

@@ -192,15 +192,64 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 		g.small.matMulRows(dst, m, x, T, r0, r1)
 		return
 	}
-	R, TK := g.rows, g.tokens
-	groups := (T + TK - 1) / TK
 	s := gemmBufs.Get().(*gemmScratch)
 	defer gemmBufs.Put(s)
-	s.xp = growF32(s.xp, groups*TK*c)
-	for gi := 0; gi < groups; gi++ {
+	s.xp = g.packAll(s.xp, x, c, T)
+	g.packedRows(dst, m, s.xp, T, r0, r1, s)
+}
+
+// packAll packs all T token rows of x (c columns) into xp, grown as
+// needed, as groups of g.tokens tokens.
+func (g *gemmTiles) packAll(xp, x []float32, c, T int) []float32 {
+	TK := g.tokens
+	groups := (T + TK - 1) / TK
+	xp = growF32(xp, groups*TK*c)
+	g.packGroups(xp, x, c, T, 0, groups)
+	return xp
+}
+
+// packGroups packs token groups [g0, g1) of x into xp (sized by packAll).
+func (g *gemmTiles) packGroups(xp, x []float32, c, T, g0, g1 int) {
+	TK := g.tokens
+	for gi := g0; gi < g1; gi++ {
 		nt := min(TK, T-gi*TK)
-		g.pack(s.xp[gi*TK*c:(gi+1)*TK*c], x[gi*TK*c:(gi*TK+nt)*c], c, nt)
+		g.pack(xp[gi*TK*c:(gi+1)*TK*c], x[gi*TK*c:(gi*TK+nt)*c], c, nt)
 	}
+}
+
+// prepare is a set's matMulPrep: for calls the tiles take, the
+// activations are packed once, their token groups shared out by par,
+// into a buffer every row range then reads, instead of once per thread.
+func (g *gemmTiles) prepare(dst []float32, m Matrix, x []float32, T int, par func(n int, fn func(i0, i1 int))) (run func(r0, r1 int), release func()) {
+	c := m.Cols
+	if c == 0 || T <= 0 || (g.small != nil && T <= g.smallT) {
+		return nil, nil
+	}
+	x = x[:T*c]
+	_ = dst[T*m.Rows-1]
+	TK := g.tokens
+	groups := (T + TK - 1) / TK
+	shared := gemmBufs.Get().(*gemmScratch)
+	shared.xp = growF32(shared.xp, groups*TK*c)
+	xp := shared.xp
+	par(groups, func(g0, g1 int) { g.packGroups(xp, x, c, T, g0, g1) })
+	run = func(r0, r1 int) {
+		if r0 >= r1 {
+			return
+		}
+		s := gemmBufs.Get().(*gemmScratch)
+		defer gemmBufs.Put(s)
+		g.packedRows(dst, m, xp, T, r0, r1, s)
+	}
+	return run, func() { gemmBufs.Put(shared) }
+}
+
+// packedRows is matMulRows on activations packed by packAll; s holds the
+// calling thread's panel, accumulator and staging buffers (not its xp).
+func (g *gemmTiles) packedRows(dst []float32, m Matrix, xp []float32, T, r0, r1 int, s *gemmScratch) {
+	c, rows := m.Cols, m.Rows
+	R, TK := g.rows, g.tokens
+	groups := (T + TK - 1) / TK
 	kc := gemmBlock(c)
 	s.w = growF32(s.w, R*kc)
 	s.stage = growF32(s.stage, groups*TK*R)
@@ -242,12 +291,12 @@ func (g *gemmTiles) matMulRows(dst []float32, m Matrix, x []float32, T, r0, r1 i
 				}
 				acc := s.acc[pi*groups*R*TK : (pi+1)*groups*R*TK]
 				for gi := 0; gi < groups; gi++ {
-					xp := &s.xp[gi*TK*c+k0*TK]
+					xg := &xp[gi*TK*c+k0*TK]
 					p := pf + uintptr(gi*pfPer*64)
 					if g.half != nil && T-gi*TK <= TK/2 {
-						g.half(w, ldw, xp, kn, &acc[gi*R*TK], load, p, npf)
+						g.half(w, ldw, xg, kn, &acc[gi*R*TK], load, p, npf)
 					} else {
-						g.kern(w, ldw, xp, kn, &acc[gi*R*TK], load, p, npf)
+						g.kern(w, ldw, xg, kn, &acc[gi*R*TK], load, p, npf)
 					}
 				}
 				if last {

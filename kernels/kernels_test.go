@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -339,5 +340,46 @@ func TestProbes(t *testing.T) {
 		if f := s.FMABurn(1000); f < 16000 {
 			t.Fatalf("%s: FMABurn(1000) = %d flops", s.Name, f)
 		}
+	}
+}
+
+// TestSplitTasks: the ranges of splitTasks cover [0, rows) exactly once
+// with boundaries on align, and a worker's panic reaches the caller.
+func TestSplitTasks(t *testing.T) {
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(Generic, threads)
+		for _, rows := range []int{1, 11, 12, 100, 768, 3073} {
+			for _, perThread := range []int{1, matMulTasks} {
+				var mu sync.Mutex
+				seen := make([]int, rows)
+				p.splitTasks(rows, 1<<30, 12, perThread, func(r0, r1 int) {
+					if r0%12 != 0 {
+						t.Errorf("rows=%d: range starts at %d, not a multiple of 12", rows, r0)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					for r := r0; r < r1; r++ {
+						seen[r]++
+					}
+				})
+				for r, n := range seen {
+					if n != 1 {
+						t.Fatalf("threads=%d rows=%d perThread=%d: row %d done %d times", threads, rows, perThread, r, n)
+					}
+				}
+			}
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Errorf("threads=%d: recovered %v, want the worker's panic", threads, r)
+				}
+			}()
+			p.splitTasks(768, 1<<30, 12, matMulTasks, func(r0, r1 int) {
+				if r0 == 0 {
+					panic("boom")
+				}
+			})
+		}()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Set is one implementation of the kernels. Row-range funcs let the caller
@@ -19,6 +20,13 @@ type Set struct {
 	// matVecQ8Rows: dst[r] = W[r]·v for a block-quantized W and
 	// activations quantized for its type (PrecisionFast MatVec).
 	matVecQ8Rows func(dst []float32, m Matrix, v *q8Vec, r0, r1 int)
+
+	// matMulPrep, if not nil, readies a MatMul once for all its row
+	// ranges (packs the activations) and returns a function running the
+	// same rows as MatMulRows would, bit for bit, and one freeing what
+	// it used; run nil means "call MatMulRows".
+	// par shares the preparation itself out over the pool's threads.
+	matMulPrep func(dst []float32, m Matrix, x []float32, T int, par func(n int, fn func(i0, i1 int))) (run func(r0, r1 int), release func())
 
 	fmaBurn func(iters int) int64 // FMABurn's loop (nil: pure Go)
 	// chainMatMul: MatMulRows sums in MatMul's order (gemm.go), so it
@@ -105,34 +113,50 @@ func (p *Pool) Threads() int { return p.threads }
 // would cost more than the work.
 const minWorkPerTask = 1 << 16
 
-// split runs fn over [0, rows) in up to Threads contiguous ranges whose
-// boundaries are multiples of align.
-func (p *Pool) split(rows int, work int64, align int, fn func(r0, r1 int)) {
+// splits is the number of ranges split makes of rows (1: no goroutines).
+func (p *Pool) splits(rows int, work int64) int {
 	n := p.threads
 	if max := int(work / minWorkPerTask); n > max {
 		n = max
 	}
-	if n <= 1 || rows < 2 {
+	if rows < 2 {
+		return 1
+	}
+	return min(n, rows)
+}
+
+// split runs fn over [0, rows) in up to Threads contiguous ranges whose
+// boundaries are multiples of align.
+func (p *Pool) split(rows int, work int64, align int, fn func(r0, r1 int)) {
+	p.splitTasks(rows, work, align, 1, fn)
+}
+
+// splitTasks is split with about perThread ranges for each of the
+// goroutines, which take the next range as they finish one: threads that
+// run slower (a virtual CPU shared with other work, or a core busy with
+// interrupts) then do less of the work instead of holding the others up.
+// Only for fn whose results do not depend on the ranges at all.
+func (p *Pool) splitTasks(rows int, work int64, align, perThread int, fn func(r0, r1 int)) {
+	n := p.splits(rows, work)
+	if n <= 1 {
 		fn(0, rows)
 		return
 	}
-	if n > rows {
-		n = rows
+	tasks := n
+	if perThread > 1 {
+		tasks = min(n*perThread, max(n, rows/align))
 	}
 	bound := func(i int) int {
-		if i == n {
+		if i == tasks {
 			return rows
 		}
-		return rows * i / n / align * align
+		return rows * i / tasks / align * align
 	}
+	var next atomic.Int64 // the next task to take
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var fault any // the first panic of a worker
 	for i := 0; i < n; i++ {
-		r0, r1 := bound(i), bound(i+1)
-		if r0 >= r1 {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -149,7 +173,15 @@ func (p *Pool) split(rows int, work int64, align int, fn func(r0, r1 int)) {
 					mu.Unlock()
 				}
 			}()
-			fn(r0, r1)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= tasks {
+					return
+				}
+				if r0, r1 := bound(i), bound(i+1); r0 < r1 {
+					fn(r0, r1)
+				}
+			}
 		}()
 	}
 	wg.Wait()
@@ -199,6 +231,11 @@ func (p *Pool) matVecExact(dst []float32, m Matrix, x []float32) {
 	})
 }
 
+// matMulTasks is how many row ranges MatMul makes per thread (each at
+// least one 12-row tile): enough for a fast thread to take over a slow
+// one's share, few enough that a range still spans several panels.
+const matMulTasks = 8
+
 // MatMul computes dst[t] = W·x[t] for t < T (dst [T][Rows], x [T][Cols]).
 // Row ranges are multiples of 12 (the avx512 tile height) apart.
 func (p *Pool) MatMul(dst []float32, m Matrix, x []float32, T int) {
@@ -213,7 +250,18 @@ func (p *Pool) MatMul(dst []float32, m Matrix, x []float32, T int) {
 	}
 	_ = dst[T*m.Rows-1]
 	_ = x[T*m.Cols-1]
-	p.split(m.Rows, int64(m.Rows)*int64(m.Cols)*int64(T), 12, func(r0, r1 int) {
+	work := int64(m.Rows) * int64(m.Cols) * int64(T)
+	if p.Kernels.matMulPrep != nil && p.splits(m.Rows, work) > 1 {
+		// Packing is a copy: its split cannot change a bit. Its work
+		// is given as the product's, so it splits whenever that does.
+		par := func(n int, fn func(i0, i1 int)) { p.split(n, work, 1, fn) }
+		if run, release := p.Kernels.matMulPrep(dst, m, x, T, par); run != nil {
+			defer release()
+			p.splitTasks(m.Rows, work, 12, matMulTasks, run)
+			return
+		}
+	}
+	p.splitTasks(m.Rows, work, 12, matMulTasks, func(r0, r1 int) {
 		p.Kernels.MatMulRows(dst, m, x, T, r0, r1)
 	})
 }
