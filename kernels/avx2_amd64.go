@@ -13,21 +13,6 @@ import (
 // Implemented in tiles_amd64.s (see tileKernels for the contracts).
 
 //go:noescape
-func tile4x2F32(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
-
-//go:noescape
-func tile4x2F16(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
-
-//go:noescape
-func tile4x2BF16(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
-
-//go:noescape
-func tile4x2AccF32(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, acc *[256]float32)
-
-//go:noescape
-func reduce4x2(acc *[256]float32, out *[16]float32)
-
-//go:noescape
 func tile4x1F32(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 
 //go:noescape
@@ -81,14 +66,12 @@ func dot4x1Q5_0AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
 //go:noescape
 func dot4x1Q5_1AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
 
-// avx2Tiles: 8-lane ymm accumulators, 4 rows x 2 tokens for MatMul, block
+// avx2Tiles (MatVec): 8-lane ymm accumulators, 4 rows x 1 token, block
 // rows decoded in registers for MatVec.
 var avx2Tiles = &tileKernels{
-	lanes: 8, tokens: 2,
-	multi: [3]multiTile{tile4x2F32, tile4x2F16, tile4x2BF16},
-	acc:   tile4x2AccF32, reduce: reduce4x2,
-	rows: [3]rowsTile{tile4x1F32, tile4x1F16, tile4x1BF16},
-	one:  [3]oneTile{tile1x1F32, tile1x1F16, tile1x1BF16},
+	lanes: 8,
+	rows:  [3]rowsTile{tile4x1F32, tile4x1F16, tile4x1BF16},
+	one:   [3]oneTile{tile1x1F32, tile1x1F16, tile1x1BF16},
 	fused: map[quant.DType]fusedBlockDot{
 		quant.Q8_0: dot4x1Q8_0AVX2, quant.Q4_0: dot4x1Q4_0AVX2, quant.Q4_1: dot4x1Q4_1AVX2,
 		quant.Q5_0: dot4x1Q5_0AVX2, quant.Q5_1: dot4x1Q5_1AVX2,

@@ -11,21 +11,6 @@ import (
 // Implemented in tiles512_amd64.s (see tileKernels for the contracts).
 
 //go:noescape
-func tile4x4F32AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, out *[16]float32)
-
-//go:noescape
-func tile4x4F16AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, out *[16]float32)
-
-//go:noescape
-func tile4x4BF16AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, out *[16]float32)
-
-//go:noescape
-func tile4x4AccF32AVX512(w unsafe.Pointer, ldw int, x *float32, ldx int, n16 int, acc *[256]float32)
-
-//go:noescape
-func reduce4x4AVX512(acc *[256]float32, out *[16]float32)
-
-//go:noescape
 func tile4x1F32AVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
 
 //go:noescape
@@ -61,15 +46,13 @@ func dot4x1Q5_0AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
 //go:noescape
 func dot4x1Q5_1AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
 
-// avx512Tiles: 16-lane zmm accumulators, 4 rows x 4 tokens for MatMul.
+// avx512Tiles (MatVec): 16-lane zmm accumulators, 4 rows x 1 token.
 // Block rows are decoded into float32 panels (the avx2 decoders: exact
 // values) for MatMul and in registers for MatVec.
 var avx512Tiles = &tileKernels{
-	lanes: 16, tokens: 4,
-	multi: [3]multiTile{tile4x4F32AVX512, tile4x4F16AVX512, tile4x4BF16AVX512},
-	acc:   tile4x4AccF32AVX512, reduce: reduce4x4AVX512,
-	rows: [3]rowsTile{tile4x1F32AVX512, tile4x1F16AVX512, tile4x1BF16AVX512},
-	one:  [3]oneTile{tile1x1F32AVX512, tile1x1F16AVX512, tile1x1BF16AVX512},
+	lanes: 16,
+	rows:  [3]rowsTile{tile4x1F32AVX512, tile4x1F16AVX512, tile4x1BF16AVX512},
+	one:   [3]oneTile{tile1x1F32AVX512, tile1x1F16AVX512, tile1x1BF16AVX512},
 	fused: map[quant.DType]fusedBlockDot{
 		quant.Q8_0: dot4x1Q8_0AVX512, quant.Q4_0: dot4x1Q4_0AVX512, quant.Q4_1: dot4x1Q4_1AVX512,
 		quant.Q5_0: dot4x1Q5_0AVX512, quant.Q5_1: dot4x1Q5_1AVX512,

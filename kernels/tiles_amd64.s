@@ -2,17 +2,14 @@
 
 #include "textflag.h"
 
-// Tiles for the avx2 set. Every (row, token) pair gets ONE ymm accumulator,
-// fed 8 elements at a time with VFMADD231PS, then reduced by RSUM in one
-// fixed order. Whatever the tile shape (4 rows x 2 tokens, 4x1, 1x1), a
-// pair's result is therefore the same bits, so MatMul (sequence mode,
-// 4x2 tiles) equals MatVec (decode, 4x1) and row splits change nothing.
-// The tiles only see whole groups of 8 (n8 of them); Go adds the tail.
+// MatVec tiles for the avx2 set. Every row gets ONE ymm accumulator, fed 8
+// elements at a time with VFMADD231PS, then reduced by RSUM in one fixed
+// order, so a row's result is the same bits in a 4x1 or a 1x1 tile and row
+// splits change nothing. The tiles only see whole groups of 8 (n8 of
+// them); Go adds the tail. (MatMul, sequence mode, has its own kernels:
+// gemm2_amd64.s.)
 //
-// Arguments: w points at row 0, the other rows are ldw bytes apart; x
-// points at token 0, the next token ldx bytes later.
-//
-// Registers: accumulators Y0-Y7, weights Y8-Y11, activations Y12-Y13.
+// Arguments: w points at row 0, the other rows are ldw bytes apart.
 
 // RSUM reduces accumulator Y (X is its low half) and stores the float32
 // at dst: (hi128 + lo128), then (h + l) of that, then the two lanes.
@@ -58,16 +55,6 @@
 	LD((SI)(R8*2), Y10); \
 	LD((SI)(R9*1), Y11)
 
-#define FMA4X2 \
-	VFMADD231PS Y12, Y8, Y0; \
-	VFMADD231PS Y13, Y8, Y1; \
-	VFMADD231PS Y12, Y9, Y2; \
-	VFMADD231PS Y13, Y9, Y3; \
-	VFMADD231PS Y12, Y10, Y4; \
-	VFMADD231PS Y13, Y10, Y5; \
-	VFMADD231PS Y12, Y11, Y6; \
-	VFMADD231PS Y13, Y11, Y7
-
 #define FMA4X1 \
 	VFMADD231PS Y12, Y8, Y0; \
 	VFMADD231PS Y12, Y9, Y1; \
@@ -80,96 +67,12 @@
 	LEAQ (R8)(R8*2), R9; \
 	MOVQ x+16(FP), DI
 
-#define STORE4X2 \
-	RSUM(Y0, X0, 0(DX)); \
-	RSUM(Y1, X1, 4(DX)); \
-	RSUM(Y2, X2, 8(DX)); \
-	RSUM(Y3, X3, 12(DX)); \
-	RSUM(Y4, X4, 16(DX)); \
-	RSUM(Y5, X5, 20(DX)); \
-	RSUM(Y6, X6, 24(DX)); \
-	RSUM(Y7, X7, 28(DX)); \
-	VZEROUPPER
-
 #define STORE4X1 \
 	RSUM(Y0, X0, 0(DX)); \
 	RSUM(Y1, X1, 4(DX)); \
 	RSUM(Y2, X2, 8(DX)); \
 	RSUM(Y3, X3, 12(DX)); \
 	VZEROUPPER
-
-// func tile4x2F32(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
-// out[2·r+t] = row r · token t.
-TEXT ·tile4x2F32(SB), NOSPLIT, $0-48
-	ARGS4
-	MOVQ ldx+24(FP), R10
-	MOVQ n8+32(FP), CX
-	MOVQ out+40(FP), DX
-	ZERO8
-	TESTQ CX, CX
-	JEQ   done
-
-loop:
-	VMOVUPS (DI), Y12
-	VMOVUPS (DI)(R10*1), Y13
-	W4(LDF32)
-	FMA4X2
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNE  loop
-
-done:
-	STORE4X2
-	RET
-
-// func tile4x2F16(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
-TEXT ·tile4x2F16(SB), NOSPLIT, $0-48
-	ARGS4
-	MOVQ ldx+24(FP), R10
-	MOVQ n8+32(FP), CX
-	MOVQ out+40(FP), DX
-	ZERO8
-	TESTQ CX, CX
-	JEQ   done
-
-loop:
-	VMOVUPS (DI), Y12
-	VMOVUPS (DI)(R10*1), Y13
-	W4(LDF16)
-	FMA4X2
-	ADDQ $16, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNE  loop
-
-done:
-	STORE4X2
-	RET
-
-// func tile4x2BF16(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, out *[16]float32)
-TEXT ·tile4x2BF16(SB), NOSPLIT, $0-48
-	ARGS4
-	MOVQ ldx+24(FP), R10
-	MOVQ n8+32(FP), CX
-	MOVQ out+40(FP), DX
-	ZERO8
-	TESTQ CX, CX
-	JEQ   done
-
-loop:
-	VMOVUPS (DI), Y12
-	VMOVUPS (DI)(R10*1), Y13
-	W4(LDBF16)
-	FMA4X2
-	ADDQ $16, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNE  loop
-
-done:
-	STORE4X2
-	RET
 
 // func tile4x1F32(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 TEXT ·tile4x1F32(SB), NOSPLIT, $0-40
@@ -816,72 +719,6 @@ loop:
 done:
 	VZEROUPPER
 	RET
-
-// func tile4x2AccF32(w unsafe.Pointer, ldw int, x *float32, ldx int, n8 int, acc *[256]float32)
-// tile4x2F32 over one block of K: the 8 accumulators (pair 2·r+t at
-// acc[8·(2·r+t):]) are loaded from acc and stored back unreduced.
-TEXT ·tile4x2AccF32(SB), NOSPLIT, $0-48
-	ARGS4
-	MOVQ ldx+24(FP), R10
-	MOVQ n8+32(FP), CX
-	MOVQ acc+40(FP), DX
-	VMOVUPS 0(DX), Y0
-	VMOVUPS 32(DX), Y1
-	VMOVUPS 64(DX), Y2
-	VMOVUPS 96(DX), Y3
-	VMOVUPS 128(DX), Y4
-	VMOVUPS 160(DX), Y5
-	VMOVUPS 192(DX), Y6
-	VMOVUPS 224(DX), Y7
-	TESTQ CX, CX
-	JEQ   done
-
-loop:
-	VMOVUPS (DI), Y12
-	VMOVUPS (DI)(R10*1), Y13
-	W4(LDF32)
-	FMA4X2
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNE  loop
-
-done:
-	VMOVUPS Y0, 0(DX)
-	VMOVUPS Y1, 32(DX)
-	VMOVUPS Y2, 64(DX)
-	VMOVUPS Y3, 96(DX)
-	VMOVUPS Y4, 128(DX)
-	VMOVUPS Y5, 160(DX)
-	VMOVUPS Y6, 192(DX)
-	VMOVUPS Y7, 224(DX)
-	VZEROUPPER
-	RET
-
-// func reduce4x2(acc *[256]float32, out *[16]float32)
-// Reduces the 8 accumulators tile4x2AccF32 left in acc, exactly as
-// tile4x2F32 reduces its registers: out[2·r+t].
-TEXT ·reduce4x2(SB), NOSPLIT, $0-16
-	MOVQ acc+0(FP), SI
-	MOVQ out+8(FP), DX
-	VMOVUPS 0(SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VMOVUPS 128(SI), Y4
-	VMOVUPS 160(SI), Y5
-	VMOVUPS 192(SI), Y6
-	VMOVUPS 224(SI), Y7
-	STORE4X2
-	RET
-
-// Fused block dots for the avx512 set's MatVec. The zmm decoders below
-// give the same exact values as the ymm ones but 16 lanes at a time:
-// Z5 = elements 0-15, Z7 = elements 16-31, the two groups the zmm
-// accumulators Z16-Z19 take, in the order tile4x1F32AVX512 takes them from
-// a decoded row, so the bits are the same. Constants: X10 0x0f per byte,
-// Z15 1 per dword, Z4 the zero point. ZRSUM reduces as RSUM16 does
-// (tiles512_amd64.s).
 
 #define ZRSUM(Z, Y, X, dst) \
 	VEXTRACTF64X4 $1, Z, Y24; \
