@@ -28,6 +28,11 @@ func tile1x1F16AVX512(w unsafe.Pointer, x *float32, n16 int) float32
 //go:noescape
 func tile1x1BF16AVX512(w unsafe.Pointer, x *float32, n16 int) float32
 
+// quantizeQ8AVX512 is quantizeQ8's block loop (q8quant_amd64.s).
+//
+//go:noescape
+func quantizeQ8AVX512(x *float32, nb int, qs *int8, d *float32, nsum *int32, s *float32) int
+
 // Fused block dots for MatVec (tiles_amd64.s, beside the block decoders
 // they share): the bits of decoding the rows and calling tile4x1F32AVX512.
 
@@ -68,6 +73,7 @@ var avx512Set = Set{
 	matMulPrep: avx512Gemm.prepare,
 	// VPDPBUSD dots replace these where the CPU has AVX512-VNNI.
 	matVecQ8Rows: q8MatVecRows(q8DotsAVX2),
+	quantizeQ8:   quantizeQ8AVX512,
 	fmaBurn:      func(iters int) int64 { fmaBurnAVX512(iters); return int64(iters) * 24 * 16 * 2 },
 
 	chainMatMul: true,

@@ -82,6 +82,17 @@ func q8ZeroPoint(t quant.DType) int32 {
 // each element roundf(x·(1/d)) (half away from zero), d stored as float16;
 // Q8_1's s = float16(Σqs · d) with the float32 d.
 func quantizeQ8(v *q8Vec, x []float32, t quant.DType) {
+	quantizeQ8With(v, x, t, nil)
+}
+
+// q8Blocks is a vector quantizeQ8 loop: it fills blocks [0, nb) of the
+// outputs from x (s nil: no Q8_1 sums) with quantizeQ8Block's bits and
+// returns how many blocks it did, stopping early at a block it leaves to
+// Go (non-finite values).
+type q8Blocks func(x *float32, nb int, qs *int8, d *float32, nsum *int32, s *float32) int
+
+// quantizeQ8With is quantizeQ8 with a set's block loop (nil: Go only).
+func quantizeQ8With(v *q8Vec, x []float32, t quant.DType, blocks q8Blocks) {
 	nb := len(x) / 32
 	v.qs = grow(v.qs, 32*nb)
 	v.d = grow(v.d, nb)
@@ -93,32 +104,47 @@ func quantizeQ8(v *q8Vec, x []float32, t quant.DType) {
 		v.s = v.s[:0]
 	}
 	for b := 0; b < nb; b++ {
-		xb := (*[32]float32)(x[32*b:])
-		var amax float32
-		for _, f := range xb {
-			// ggml's amax = MAX(amax, fabsf(v)), MAX(a, b) = a > b ? a : b.
-			if a := float32(math.Abs(float64(f))); !(amax > a) {
-				amax = a
+		if blocks != nil {
+			var s *float32
+			if sums {
+				s = &v.s[b]
+			}
+			b += blocks(&x[32*b], nb-b, &v.qs[32*b], &v.d[b], &v.nsum[b], s)
+			if b == nb {
+				break
 			}
 		}
-		d := amax / 127
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		qs := (*[32]int8)(v.qs[32*b:])
-		var sum int32
-		for j, f := range xb {
-			q := roundHalfAway(f * id)
-			qs[j] = q
-			sum += int32(q)
-		}
-		v.d[b] = quant.F16ToF32(quant.F32ToF16(d))
-		if sums {
-			v.s[b] = quant.F16ToF32(quant.F32ToF16(float32(sum) * d))
-		}
-		v.nsum[b] = -sum
+		quantizeQ8Block(v, x, b, sums)
 	}
+}
+
+// quantizeQ8Block quantizes block b of x into v, as ggml's reference.
+func quantizeQ8Block(v *q8Vec, x []float32, b int, sums bool) {
+	xb := (*[32]float32)(x[32*b:])
+	var amax float32
+	for _, f := range xb {
+		// ggml's amax = MAX(amax, fabsf(v)), MAX(a, b) = a > b ? a : b.
+		if a := float32(math.Abs(float64(f))); !(amax > a) {
+			amax = a
+		}
+	}
+	d := amax / 127
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	qs := (*[32]int8)(v.qs[32*b:])
+	var sum int32
+	for j, f := range xb {
+		q := roundHalfAway(f * id)
+		qs[j] = q
+		sum += int32(q)
+	}
+	v.d[b] = quant.F16ToF32(quant.F32ToF16(d))
+	if sums {
+		v.s[b] = quant.F16ToF32(quant.F32ToF16(float32(sum) * d))
+	}
+	v.nsum[b] = -sum
 }
 
 // roundHalfAway is C's roundf(f) stored to an int8 as ggml's compiled

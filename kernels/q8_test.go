@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/rwkv-tools/rwkv-tools/quant"
 )
@@ -89,62 +91,132 @@ func q8TestBlocks(rng *rand.Rand) [][32]float32 {
 // quantize_row_q8_0_ref bytes (quant's port of it) and
 // quantize_row_q8_1_ref's d, qs and s, on every corner case.
 func TestQuantizeQ8MatchesGGML(t *testing.T) {
-	rng := rand.New(rand.NewPCG(81, 82))
+	for _, set := range Available() {
+		t.Run(set.Name, func(t *testing.T) {
+			quantize := func(v *q8Vec, x []float32, dt quant.DType) { quantizeQ8With(v, x, dt, set.quantizeQ8) }
+			rng := rand.New(rand.NewPCG(81, 82))
+			blocks := q8TestBlocks(rng)
+			x := make([]float32, 0, 32*len(blocks))
+			for _, b := range blocks {
+				x = append(x, b[:]...)
+			}
+			f16 := func(f float32) uint16 { return quant.F32ToF16(f) }
+			var v q8Vec
+			quantize(&v, x, quant.Q8_0)
+			ref := make([]byte, 34*len(blocks))
+			if err := quant.QuantizeRow(quant.Q8_0, ref, x); err != nil {
+				t.Fatal(err)
+			}
+			for b := range blocks {
+				blk := ref[34*b:]
+				if got, want := f16(v.d[b]), binary.LittleEndian.Uint16(blk); got != want && !(math.IsNaN(float64(v.d[b])) && want&0x7c00 == 0x7c00 && want&0x3ff != 0) {
+					t.Fatalf("q8_0 block %d: d %#04x, ggml %#04x", b, got, want)
+				}
+				for j := 0; j < 32; j++ {
+					if uint8(v.qs[32*b+j]) != blk[2+j] {
+						t.Fatalf("q8_0 block %d elem %d (x=%g): q %d, ggml %d", b, j, x[32*b+j], v.qs[32*b+j], int8(blk[2+j]))
+					}
+				}
+				if len(v.s) != 0 {
+					t.Fatalf("q8_0 block %d: %d Q8_1 sums (want none)", b, len(v.s))
+				}
+			}
+			for _, wt := range []quant.DType{quant.Q4_1, quant.Q5_1} {
+				quantize(&v, x, wt)
+				for b, blk := range blocks {
+					d16, qs, s16 := ggmlQ8_1(&blk)
+					sameF16 := func(got float32, want uint16) bool {
+						return f16(got) == want || (math.IsNaN(float64(got)) && want&0x7c00 == 0x7c00 && want&0x3ff != 0)
+					}
+					if !sameF16(v.d[b], d16) || !sameF16(v.s[b], s16) {
+						t.Fatalf("%v block %d: d %#04x s %#04x, ggml %#04x %#04x", wt, b, f16(v.d[b]), f16(v.s[b]), d16, s16)
+					}
+					for j := range qs {
+						if v.qs[32*b+j] != qs[j] {
+							t.Fatalf("%v block %d elem %d: q %d, ggml %d", wt, b, j, v.qs[32*b+j], qs[j])
+						}
+					}
+				}
+			}
+			for _, wt := range qtypes {
+				quantize(&v, x, wt)
+				for b := range blocks {
+					var sum int32
+					for j := 0; j < 32; j++ {
+						sum += int32(v.qs[32*b+j])
+					}
+					if v.nsum[b] != -sum {
+						t.Fatalf("%v block %d: nsum %d, want %d", wt, b, v.nsum[b], -sum)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestQuantizeQ8Conformance: every set's block loop gives the Go loop's
+// bits for every block count, unaligned inputs and mixed special blocks
+// (where the vector loop hands single blocks back to Go).
+func TestQuantizeQ8Conformance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(83, 84))
 	blocks := q8TestBlocks(rng)
-	x := make([]float32, 0, 32*len(blocks))
-	for _, b := range blocks {
-		x = append(x, b[:]...)
-	}
-	f16 := func(f float32) uint16 { return quant.F32ToF16(f) }
-	var v q8Vec
-	quantizeQ8(&v, x, quant.Q8_0)
-	ref := make([]byte, 34*len(blocks))
-	if err := quant.QuantizeRow(quant.Q8_0, ref, x); err != nil {
-		t.Fatal(err)
-	}
-	for b := range blocks {
-		blk := ref[34*b:]
-		if got, want := f16(v.d[b]), binary.LittleEndian.Uint16(blk); got != want && !(math.IsNaN(float64(v.d[b])) && want&0x7c00 == 0x7c00 && want&0x3ff != 0) {
-			t.Fatalf("q8_0 block %d: d %#04x, ggml %#04x", b, got, want)
-		}
-		for j := 0; j < 32; j++ {
-			if uint8(v.qs[32*b+j]) != blk[2+j] {
-				t.Fatalf("q8_0 block %d elem %d (x=%g): q %d, ggml %d", b, j, x[32*b+j], v.qs[32*b+j], int8(blk[2+j]))
-			}
-		}
-		if len(v.s) != 0 {
-			t.Fatalf("q8_0 block %d: %d Q8_1 sums (want none)", b, len(v.s))
-		}
-	}
-	for _, wt := range []quant.DType{quant.Q4_1, quant.Q5_1} {
-		quantizeQ8(&v, x, wt)
-		for b, blk := range blocks {
-			d16, qs, s16 := ggmlQ8_1(&blk)
-			sameF16 := func(got float32, want uint16) bool {
-				return f16(got) == want || (math.IsNaN(float64(got)) && want&0x7c00 == 0x7c00 && want&0x3ff != 0)
-			}
-			if !sameF16(v.d[b], d16) || !sameF16(v.s[b], s16) {
-				t.Fatalf("%v block %d: d %#04x s %#04x, ggml %#04x %#04x", wt, b, f16(v.d[b]), f16(v.s[b]), d16, s16)
-			}
-			for j := range qs {
-				if v.qs[32*b+j] != qs[j] {
-					t.Fatalf("%v block %d elem %d: q %d, ggml %d", wt, b, j, v.qs[32*b+j], qs[j])
+	for _, set := range Available() {
+		for _, dt := range qtypes {
+			for nb := 0; nb <= 40; nb++ {
+				for _, off := range []int{0, 1, 3} {
+					x := make([]float32, off+32*nb)[off:]
+					for b := 0; b < nb; b++ {
+						copy(x[32*b:], blocks[rng.IntN(len(blocks))][:])
+					}
+					checkQuantizeQ8(t, set, x, dt)
 				}
 			}
 		}
 	}
-	for _, wt := range qtypes {
-		quantizeQ8(&v, x, wt)
-		for b := range blocks {
-			var sum int32
-			for j := 0; j < 32; j++ {
-				sum += int32(v.qs[32*b+j])
-			}
-			if v.nsum[b] != -sum {
-				t.Fatalf("%v block %d: nsum %d, want %d", wt, b, v.nsum[b], -sum)
-			}
-		}
+}
+
+// checkQuantizeQ8 compares set's quantizer with Go's on x, bit for bit.
+func checkQuantizeQ8(t *testing.T, set Set, x []float32, dt quant.DType) {
+	t.Helper()
+	var want, got q8Vec
+	quantizeQ8(&want, x, dt)
+	// Stale values from a longer earlier vector must all be overwritten.
+	got.qs, got.d, got.nsum, got.s = make([]int8, len(x)+64), make([]float32, len(x)/32+2), make([]int32, len(x)/32+2), make([]float32, len(x)/32+2)
+	for i := range got.qs {
+		got.qs[i] = 0x55
 	}
+	quantizeQ8With(&got, x, dt, set.quantizeQ8)
+	bits := func(f []float32) []uint32 {
+		out := make([]uint32, len(f))
+		for i, v := range f {
+			out[i] = math.Float32bits(v)
+		}
+		return out
+	}
+	if !slices.Equal(got.qs, want.qs) || !slices.Equal(got.nsum, want.nsum) ||
+		!slices.Equal(bits(got.d), bits(want.d)) || !slices.Equal(bits(got.s), bits(want.s)) {
+		t.Fatalf("%s, %v, %d blocks: quantized activations differ from Go's\n got  d=%v s=%v nsum=%v\n want d=%v s=%v nsum=%v", set.Name, dt, len(x)/32, got.d, got.s, got.nsum, want.d, want.s, want.nsum)
+	}
+}
+
+// FuzzQuantizeQ8 feeds raw float32 bits (any NaN payload, subnormal or
+// huge value) to every set's quantizer and compares with Go's.
+func FuzzQuantizeQ8(f *testing.F) {
+	rng := rand.New(rand.NewPCG(85, 86))
+	for _, b := range q8TestBlocks(rng)[:12] {
+		f.Add(unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 128), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, ti uint8) {
+		n := len(raw) / 4 / 32 * 32
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		dt := qtypes[int(ti)%len(qtypes)]
+		for _, set := range Available() {
+			checkQuantizeQ8(t, set, x, dt)
+		}
+	})
 }
 
 // blockCodes decodes block b of a row into its integer codes (already

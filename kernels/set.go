@@ -20,6 +20,9 @@ type Set struct {
 	// matVecQ8Rows: dst[r] = W[r]·v for a block-quantized W and
 	// activations quantized for its type (PrecisionFast MatVec).
 	matVecQ8Rows func(dst []float32, m Matrix, v *q8Vec, r0, r1 int)
+	// quantizeQ8 is the vector block loop for rounding activations
+	// (nil: Go), the same bits as quantizeQ8.
+	quantizeQ8 q8Blocks
 
 	// matMulPrep, if not nil, readies a MatMul once for all its row
 	// ranges (packs the activations) and returns a function running the
@@ -211,7 +214,7 @@ func (p *Pool) MatVec(dst []float32, m Matrix, x []float32) {
 	if p.precision == PrecisionFast && m.q != nil && p.Kernels.matVecQ8Rows != nil {
 		v := q8VecPool.Get().(*q8Vec)
 		defer q8VecPool.Put(v)
-		quantizeQ8(v, x[:m.Cols], m.DType)
+		quantizeQ8With(v, x[:m.Cols], m.DType, p.Kernels.quantizeQ8)
 		p.split(m.Rows, int64(m.Rows)*int64(m.Cols), 4, func(r0, r1 int) {
 			p.Kernels.matVecQ8Rows(dst, m, v, r0, r1)
 		})

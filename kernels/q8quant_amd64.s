@@ -1,0 +1,146 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// quantizeQ8AVX512 is quantizeQ8's block loop (q8.go) in AVX-512F, the
+// same bits: per block of 32, amax = max|x|, d = amax/127, id = 1/d (0
+// when d = 0), q = round-half-away(x·id) kept as its low 8 bits, d and
+// (with s != nil) Σq·d rounded through float16, nsum = -Σq. It stops at
+// the first block it leaves to Go (an Inf or NaN input, or an id that
+// overflows) and returns how many blocks it did.
+//
+// Round half away from zero, exactly: t = trunc(v); v - t is exact, and
+// where |v - t| ≥ 0.5, t moves one away from zero. The int32 to int8
+// narrowing truncates (VPMOVDB), as the compiled C stores do.
+
+DATA q8qAbs<>+0(SB)/4, $0x7fffffff
+DATA q8qExp<>+0(SB)/4, $0x7f800000
+DATA q8qSign<>+0(SB)/4, $0x80000000
+DATA q8qHalf<>+0(SB)/4, $0x3f000000
+DATA q8qOne<>+0(SB)/4, $0x3f800000
+DATA q8q127<>+0(SB)/4, $0x42fe0000
+GLOBL q8qAbs<>(SB), RODATA|NOPTR, $4
+GLOBL q8qExp<>(SB), RODATA|NOPTR, $4
+GLOBL q8qSign<>(SB), RODATA|NOPTR, $4
+GLOBL q8qHalf<>(SB), RODATA|NOPTR, $4
+GLOBL q8qOne<>(SB), RODATA|NOPTR, $4
+GLOBL q8q127<>(SB), RODATA|NOPTR, $4
+
+// ROUNDQ rounds V (float32 lanes) half away from zero into int32 lanes
+// in place; T, F temps.
+#define ROUNDQ(V, T, F) \
+	VRNDSCALEPS $0x0B, V, T; \
+	VSUBPS      T, V, F; \
+	VPANDD      Z31, F, F; \
+	VCMPPS      $0x1D, Z29, F, K1; \
+	VPANDD      Z27, V, F; \
+	VPORD       Z28, F, F; \
+	VADDPS      F, T, K1, T; \
+	VCVTTPS2DQ  T, V
+
+// func quantizeQ8AVX512(x *float32, nb int, qs *int8, d *float32, nsum *int32, s *float32) int
+TEXT ·quantizeQ8AVX512(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), R8
+	MOVQ nsum+32(FP), R9
+	MOVQ s+40(FP), R10
+	VPBROADCASTD q8qAbs<>(SB), Z31
+	VPBROADCASTD q8qExp<>(SB), Z30
+	VBROADCASTSS q8qHalf<>(SB), Z29
+	VBROADCASTSS q8qOne<>(SB), Z28
+	VPBROADCASTD q8qSign<>(SB), Z27
+	VMOVSS       q8q127<>(SB), X26
+	VMOVSS       q8qOne<>(SB), X25
+	XORQ AX, AX
+	TESTQ CX, CX
+	JEQ   done
+
+block:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+
+	// An exponent of all ones (Inf, NaN) anywhere: leave the block to Go.
+	VPANDD   Z30, Z0, Z2
+	VPANDD   Z30, Z1, Z3
+	VPCMPEQD Z30, Z2, K1
+	VPCMPEQD Z30, Z3, K2
+	KORW     K1, K2, K1
+	KORTESTW K1, K1
+	JNE      done
+
+	// amax over the 32 |x| (finite: max is order-free).
+	VPANDD        Z31, Z0, Z2
+	VPANDD        Z31, Z1, Z3
+	VMAXPS        Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF128  $1, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x4E, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0xB1, X2, X3
+	VMAXPS        X3, X2, X2
+
+	VDIVSS  X26, X2, X4 // d = amax / 127
+	VXORPS  X5, X5, X5  // id = 0 when d = 0
+	VUCOMISS X5, X4
+	JEQ     scaled
+	VDIVSS  X4, X25, X5 // id = 1 / d
+	VMOVD   X5, BX
+	ANDL    $0x7f800000, BX
+	CMPL    BX, $0x7f800000
+	JEQ     done // id overflowed: Go's path
+
+scaled:
+	VBROADCASTSS X5, Z5
+	VMULPS       Z5, Z0, Z0
+	VMULPS       Z5, Z1, Z1
+	ROUNDQ(Z0, Z2, Z3)
+	ROUNDQ(Z1, Z2, Z3)
+	VPMOVDB Z0, X6
+	VPMOVDB Z1, X7
+	VMOVDQU X6, (DI)
+	VMOVDQU X7, 16(DI)
+
+	// Σq as int32 (|Σq| ≤ 32·128: exact as a float32 too).
+	VPADDD        Z1, Z0, Z8
+	VEXTRACTI64X4 $1, Z8, Y9
+	VPADDD        Y9, Y8, Y8
+	VEXTRACTI128  $1, Y8, X9
+	VPADDD        X9, X8, X8
+	VPSHUFD       $0x4E, X8, X9
+	VPADDD        X9, X8, X8
+	VPSHUFD       $0xB1, X8, X9
+	VPADDD        X9, X8, X8
+	VMOVD         X8, BX
+	NEGL          BX
+	MOVL          BX, (R9)
+
+	VCVTPS2PH $0, X4, X6
+	VCVTPH2PS X6, X6
+	VMOVSS    X6, (R8)
+
+	TESTQ R10, R10
+	JEQ   next
+	VCVTDQ2PS X8, X7
+	VMULSS    X4, X7, X7 // Σq · d, then through float16
+	VCVTPS2PH $0, X7, X7
+	VCVTPH2PS X7, X7
+	VMOVSS    X7, (R10)
+	ADDQ      $4, R10
+
+next:
+	ADDQ $128, SI
+	ADDQ $32, DI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	INCQ AX
+	CMPQ AX, CX
+	JLT  block
+
+done:
+	MOVQ AX, ret+48(FP)
+	VZEROUPPER
+	RET
