@@ -213,3 +213,73 @@ done:
 	VZEROUPPER
 	RET
 
+
+// Short rows (a panel of four ≤ 8 KiB, e.g. the output head's 768
+// columns): the per-row prefetch above would land in the next row, which
+// is already being read, and every panel would start with four cold
+// streams. These variants instead prefetch the next panel (the four rows
+// after these: rows are contiguous) linearly, at the rate this panel is
+// consumed (two lines per 16 columns of 16-bit weights), so it is in L1
+// when the tile reaches it. Measured no gain for f32.
+#define NEXTPANEL(R) \
+	LEAQ (R8)(R8*1), R; \
+	LEAQ (SI)(R*2), R
+
+#define NEXT128(R) \
+	PREFETCHT0 0(R); \
+	PREFETCHT0 64(R); \
+	ADDQ       $128, R
+
+// func tile4x1F16NextAVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
+TEXT ·tile4x1F16NextAVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ n16+24(FP), CX
+	MOVQ out+32(FP), DX
+	ZERO16
+	NEXTPANEL(R10)
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Z20
+	NEXT128(R10)
+	W4(LDF16)
+	FMA4X1
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
+
+// func tile4x1BF16NextAVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
+TEXT ·tile4x1BF16NextAVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ x+16(FP), DI
+	MOVQ n16+24(FP), CX
+	MOVQ out+32(FP), DX
+	ZERO16
+	NEXTPANEL(R10)
+	TESTQ CX, CX
+	JEQ   done
+
+loop:
+	VMOVUPS (DI), Z20
+	NEXT128(R10)
+	W4(LDBF16)
+	FMA4X1
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE  loop
+
+done:
+	STORE4X1
+	RET
