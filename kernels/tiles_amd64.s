@@ -378,6 +378,21 @@ GLOBL q5shifts<>(SB), RODATA|NOPTR, $128
 	VFMADD231PS 64(DI), Y7, Y; \
 	VFMADD231PS 96(DI), Y8, Y
 
+// NEXT2 and NEXT3 prefetch the next panel of four block rows (it follows
+// this one: rows are contiguous; R10 starts at row 4) at the rate this
+// one is read: two or three lines per step of four blocks (≤ 128 or ≤ 192
+// bytes). A per-row prefetch would land in the next row when rows are
+// short, and the next panel's rows would start cold.
+#define NEXT2(step) \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 64(R10); \
+	ADDQ       step, R10
+#define NEXT3(step) \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 64(R10); \
+	PREFETCHT0 128(R10); \
+	ADDQ       step, R10
+
 // func deqQ8_0AVX2(dst *float32, src *byte, nb int)
 TEXT ·deqQ8_0AVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
@@ -406,6 +421,7 @@ TEXT ·dot4x1Q8_0AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -418,6 +434,7 @@ TEXT ·dot4x1Q8_0AVX2(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT3($136)
 	DEC_Q8_0(SI)
 	FMAROW(Y0)
 	LEAQ (SI)(R8*1), BX
@@ -466,6 +483,7 @@ TEXT ·dot4x1Q4_0AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -478,6 +496,7 @@ TEXT ·dot4x1Q4_0AVX2(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($72)
 	DEC_Q4_0(SI)
 	FMAROW(Y0)
 	LEAQ (SI)(R8*1), BX
@@ -526,6 +545,7 @@ TEXT ·dot4x1Q4_1AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -538,6 +558,7 @@ TEXT ·dot4x1Q4_1AVX2(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($80)
 	DEC_Q4_1(SI)
 	FMAROW(Y0)
 	LEAQ (SI)(R8*1), BX
@@ -586,6 +607,7 @@ TEXT ·dot4x1Q5_0AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -598,6 +620,7 @@ TEXT ·dot4x1Q5_0AVX2(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($88)
 	DEC_Q5_0(SI)
 	FMAROW(Y0)
 	LEAQ (SI)(R8*1), BX
@@ -646,6 +669,7 @@ TEXT ·dot4x1Q5_1AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -658,6 +682,7 @@ TEXT ·dot4x1Q5_1AVX2(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($96)
 	DEC_Q5_1(SI)
 	FMAROW(Y0)
 	LEAQ (SI)(R8*1), BX
@@ -824,6 +849,7 @@ TEXT ·dot4x1Q8_0AVX512(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -836,6 +862,7 @@ TEXT ·dot4x1Q8_0AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT3($136)
 	ZDEC_Q8_0(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
@@ -865,6 +892,7 @@ TEXT ·dot4x1Q4_0AVX512(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -877,6 +905,7 @@ TEXT ·dot4x1Q4_0AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($72)
 	ZDEC_Q4_0(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
@@ -906,6 +935,7 @@ TEXT ·dot4x1Q4_1AVX512(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -918,6 +948,7 @@ TEXT ·dot4x1Q4_1AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($80)
 	ZDEC_Q4_1(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
@@ -947,6 +978,7 @@ TEXT ·dot4x1Q5_0AVX512(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -959,6 +991,7 @@ TEXT ·dot4x1Q5_0AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($88)
 	ZDEC_Q5_0(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
@@ -988,6 +1021,7 @@ TEXT ·dot4x1Q5_1AVX512(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ ldw+8(FP), R8
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
 	MOVQ x+16(FP), DI
 	MOVQ nb+24(FP), CX
 	MOVQ out+32(FP), DX
@@ -1000,6 +1034,7 @@ TEXT ·dot4x1Q5_1AVX512(SB), NOSPLIT, $0-40
 	JEQ    done
 
 loop:
+	NEXT2($96)
 	ZDEC_Q5_1(SI)
 	ZFMAROW(Z16)
 	LEAQ (SI)(R8*1), BX
