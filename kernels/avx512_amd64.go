@@ -20,10 +20,10 @@ func tile4x1F16AVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]fl
 func tile4x1BF16AVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
 
 //go:noescape
-func tile4x1F16NextAVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
+func tile4x1F16NextAVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *float32, groups int)
 
 //go:noescape
-func tile4x1BF16NextAVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *[4]float32)
+func tile4x1BF16NextAVX512(w unsafe.Pointer, ldw int, x *float32, n16 int, out *float32, groups int)
 
 //go:noescape
 func tile1x1F32AVX512(w unsafe.Pointer, x *float32, n16 int) float32
@@ -63,7 +63,7 @@ func dot4x1Q5_1AVX512(w *byte, ldw int, x *float32, nb int, out *[4]float32)
 var avx512Tiles = &tileKernels{
 	lanes: 16,
 	rows:  [3]rowsTile{tile4x1F32AVX512, tile4x1F16AVX512, tile4x1BF16AVX512},
-	short: [3]rowsTile{nil, tile4x1F16NextAVX512, tile4x1BF16NextAVX512},
+	short: [3]groupTile{nil, tile4x1F16NextAVX512, tile4x1BF16NextAVX512},
 	one:   [3]oneTile{tile1x1F32AVX512, tile1x1F16AVX512, tile1x1BF16AVX512},
 	fused: map[quant.DType]fusedBlockDot{
 		quant.Q8_0: dot4x1Q8_0AVX512, quant.Q4_0: dot4x1Q4_0AVX512, quant.Q4_1: dot4x1Q4_1AVX512,

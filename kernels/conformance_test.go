@@ -123,7 +123,7 @@ func TestConformance(t *testing.T) {
 				lens = qlengths
 			}
 			for _, cols := range lens {
-				rowCounts := []int{1, 2, 5}
+				rowCounts := []int{1, 2, 5, 9, 12} // 9, 12: several groups of four
 				if cols > 1000 {
 					rowCounts = []int{1, 3}
 				}

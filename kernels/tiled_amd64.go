@@ -19,6 +19,10 @@ import (
 // rowsTile: 4 rows x 1 token; out[r].
 type rowsTile func(w unsafe.Pointer, ldw int, x *float32, n int, out *[4]float32)
 
+// groupTile: groups ≥ 1 groups of 4 rows x 1 token, contiguous rows;
+// out[4·g+r], each the sum rowsTile gives.
+type groupTile func(w unsafe.Pointer, ldw int, x *float32, n int, out *float32, groups int)
+
 // oneTile: 1 row x 1 token.
 type oneTile func(w unsafe.Pointer, x *float32, n int) float32
 
@@ -37,7 +41,7 @@ type tileKernels struct {
 	// row's next KiB (which, in rows this short, is the next row, already
 	// being read). Measured on the 768-column f16/bf16 matrices (the
 	// output head, FFN keys): +20-40 % from memory; no gain for f32.
-	short [3]rowsTile
+	short [3]groupTile
 	one   [3]oneTile
 	// fused[dt] for block types with a register-decoding MatVec; nil:
 	// decode a panel and use the f32 tiles.
@@ -77,8 +81,8 @@ type panel struct {
 // decodeBuf holds four decoded block rows per goroutine.
 var decodeBuf = sync.Pool{New: func() any { return new([]float32) }}
 
-// panelOf returns rows [r, r+n) of m (n ≤ 4) as the tiles read them:
-// the matrix itself for f32/f16/bf16, block rows decoded into buf.
+// panelOf returns rows [r, r+n) of m as the tiles read them: the matrix
+// itself for f32/f16/bf16 (any n), block rows decoded into buf (n ≤ 4).
 func panelOf(m Matrix, r, n int, buf []float32) panel {
 	c := m.Cols
 	switch m.DType {
@@ -163,13 +167,19 @@ func (k *tileKernels) matVecRows(dst []float32, m Matrix, x []float32, r0, r1 in
 	}
 }
 
-// rowTiles picks the four-row tiles for m's panels.
-func (k *tileKernels) rowTiles(m Matrix) *[3]rowsTile {
-	short := (m.DType == quant.F16 && k.short[kindF16] != nil) || (m.DType == quant.BF16 && k.short[kindBF16] != nil)
-	if short && 4*2*m.Cols <= shortPanelBytes {
-		return &k.short
+// shortTile returns the group tile for m's panels, or nil.
+func (k *tileKernels) shortTile(m Matrix) groupTile {
+	var t groupTile
+	switch m.DType {
+	case quant.F16:
+		t = k.short[kindF16]
+	case quant.BF16:
+		t = k.short[kindBF16]
 	}
-	return &k.rows
+	if 4*2*m.Cols > shortPanelBytes {
+		return nil
+	}
+	return t
 }
 
 // panelRows is matVecRows through the float tiles: rows in panels of four
@@ -198,10 +208,20 @@ func (k *tileKernels) panelRows(dst []float32, m Matrix, x []float32, r0, r1 int
 	}
 	var out4 [4]float32
 	r := r0
-	tiles := k.rowTiles(m)
+	if short := k.shortTile(m); short != nil && r1-r0 >= 4 {
+		g := (r1 - r0) / 4
+		p := panelOf(m, r0, 4*g, buf)
+		short(p.base, p.ldBytes(), &x[0], n, &dst[r0], g)
+		if hasTail {
+			for i := 0; i < 4*g; i++ {
+				dst[r0+i] += p.tail(i, k0, x)
+			}
+		}
+		r += 4 * g
+	}
 	for ; r+4 <= r1; r += 4 {
 		p := panelOf(m, r, 4, buf)
-		tiles[p.kind](p.base, p.ldBytes(), &x[0], n, &out4)
+		k.rows[p.kind](p.base, p.ldBytes(), &x[0], n, &out4)
 		for i := 0; i < 4; i++ {
 			s := out4[i]
 			if hasTail {
