@@ -134,28 +134,54 @@ func (p *Pool) split(rows int, work int64, align int, fn func(r0, r1 int)) {
 	p.splitTasks(rows, work, align, 1, fn)
 }
 
-// splitTasks is split with about perThread ranges for each of the
-// goroutines, which take the next range as they finish one: threads that
-// run slower (a virtual CPU shared with other work, or a core busy with
-// interrupts) then do less of the work instead of holding the others up.
-// Only for fn whose results do not depend on the ranges at all.
+// splitTasks is split with ranges handed out as the goroutines ask for
+// them: threads that run slower (a virtual CPU shared with other work, or
+// a core busy with interrupts) then do less of the work instead of holding
+// the others up. perThread = 1 makes one fixed range per goroutine; above
+// that, ranges shrink as the work runs out (guided self-scheduling): each
+// takes 1/(perThread·n/2) of the rows left, at least align, so the first
+// ones are long and the last ones a single aligned step, and the threads
+// finish together. Only for fn whose results do not depend on the ranges.
 func (p *Pool) splitTasks(rows int, work int64, align, perThread int, fn func(r0, r1 int)) {
 	n := p.splits(rows, work)
 	if n <= 1 {
 		fn(0, rows)
 		return
 	}
-	tasks := n
-	if perThread > 1 {
-		tasks = min(n*perThread, max(n, rows/align))
-	}
-	bound := func(i int) int {
-		if i == tasks {
-			return rows
+	// take returns the next range, or r0 >= rows when none is left.
+	var take func() (r0, r1 int)
+	if perThread <= 1 {
+		var next atomic.Int64 // the next of n fixed ranges
+		take = func() (int, int) {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return rows, rows
+			}
+			bound := func(i int) int {
+				if i == n {
+					return rows
+				}
+				return rows * i / n / align * align
+			}
+			return bound(i), bound(i + 1)
 		}
-		return rows * i / tasks / align * align
+	} else {
+		var next atomic.Int64 // the first row not yet taken
+		div := max(1, perThread*n/2)
+		take = func() (int, int) {
+			for {
+				r0 := int(next.Load())
+				if r0 >= rows {
+					return rows, rows
+				}
+				size := (rows - r0) / div / align * align
+				r1 := min(rows, r0+max(size, align))
+				if next.CompareAndSwap(int64(r0), int64(r1)) {
+					return r0, r1
+				}
+			}
+		}
 	}
-	var next atomic.Int64 // the next task to take
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var fault any // the first panic of a worker
@@ -177,11 +203,11 @@ func (p *Pool) splitTasks(rows int, work int64, align, perThread int, fn func(r0
 				}
 			}()
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= tasks {
+				r0, r1 := take()
+				if r0 >= rows {
 					return
 				}
-				if r0, r1 := bound(i), bound(i+1); r0 < r1 {
+				if r0 < r1 {
 					fn(r0, r1)
 				}
 			}
@@ -234,9 +260,10 @@ func (p *Pool) matVecExact(dst []float32, m Matrix, x []float32) {
 	})
 }
 
-// matMulTasks is how many row ranges MatMul makes per thread (each at
-// least one 12-row tile): enough for a fast thread to take over a slow
-// one's share, few enough that a range still spans several panels.
+// matMulTasks sets MatMul's guided ranges (see splitTasks): with n
+// threads the first takes 1/(4n) of the rows, the last ones one 12-row
+// tile, so a fast thread takes over a slow one's share and the threads
+// finish within a tile of each other.
 const matMulTasks = 8
 
 // MatMul computes dst[t] = W·x[t] for t < T (dst [T][Rows], x [T][Cols]).
