@@ -182,6 +182,9 @@ func (p *Pool) splitTasks(rows int, work int64, align, perThread int, fn func(r0
 			}
 		}
 	}
+	if theCrew.run(&crewJob{want: n - 1, take: take, rows: rows, fn: fn}) {
+		return
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var fault any // the first panic of a worker
