@@ -22,6 +22,12 @@ func tile4x1F16(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 func tile4x1BF16(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 
 //go:noescape
+func tile4x1F16Next(w unsafe.Pointer, ldw int, x *float32, n8 int, out *float32, groups int)
+
+//go:noescape
+func tile4x1BF16Next(w unsafe.Pointer, ldw int, x *float32, n8 int, out *float32, groups int)
+
+//go:noescape
 func tile1x1F32(w unsafe.Pointer, x *float32, n8 int) float32
 
 //go:noescape
@@ -71,6 +77,7 @@ func dot4x1Q5_1AVX2(w *byte, ldw int, x *float32, nb int, out *[4]float32)
 var avx2Tiles = &tileKernels{
 	lanes: 8,
 	rows:  [3]rowsTile{tile4x1F32, tile4x1F16, tile4x1BF16},
+	short: [3]groupTile{nil, tile4x1F16Next, tile4x1BF16Next},
 	one:   [3]oneTile{tile1x1F32, tile1x1F16, tile1x1BF16},
 	fused: map[quant.DType]fusedBlockDot{
 		quant.Q8_0: dot4x1Q8_0AVX2, quant.Q4_0: dot4x1Q4_0AVX2, quant.Q4_1: dot4x1Q4_1AVX2,

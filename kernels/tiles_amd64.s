@@ -74,6 +74,54 @@
 	RSUM(Y3, X3, 12(DX)); \
 	VZEROUPPER
 
+// Short rows (a panel of four ≤ 8 KiB): as tiles512_amd64.s's short
+// tiles, prefetch the next panel linearly (one line per 8 columns of
+// 16-bit weights) instead of each row's next KiB, and loop over groups ≥ 1
+// of four rows, out[4·g+r] (the same sums as tile4x1). Registers: as
+// tile4x1, plus R11 the group's row 0, R10 the prefetch pointer, BX the
+// groups left.
+#define STORE4X1G \
+	RSUM(Y0, X0, 0(DX)); \
+	RSUM(Y1, X1, 4(DX)); \
+	RSUM(Y2, X2, 8(DX)); \
+	RSUM(Y3, X3, 12(DX))
+
+#define SHORTTILE(LD) \
+	MOVQ w+0(FP), R11; \
+	MOVQ ldw+8(FP), R8; \
+	LEAQ (R8)(R8*2), R9; \
+	MOVQ out+32(FP), DX; \
+	MOVQ groups+40(FP), BX; \
+group: \
+	MOVQ R11, SI; \
+	LEAQ (R11)(R8*4), R10; \
+	MOVQ x+16(FP), DI; \
+	MOVQ n8+24(FP), CX; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	TESTQ CX, CX; \
+	JEQ   store; \
+loop: \
+	VMOVUPS (DI), Y12; \
+	PREFETCHT0 (R10); \
+	ADDQ $64, R10; \
+	W4(LD); \
+	FMA4X1; \
+	ADDQ $16, SI; \
+	ADDQ $32, DI; \
+	DECQ CX; \
+	JNE  loop; \
+store: \
+	STORE4X1G; \
+	ADDQ $16, DX; \
+	LEAQ (R11)(R8*4), R11; \
+	DECQ BX; \
+	JNE  group; \
+	VZEROUPPER; \
+	RET
+
 // func tile4x1F32(w unsafe.Pointer, ldw int, x *float32, n8 int, out *[4]float32)
 TEXT ·tile4x1F32(SB), NOSPLIT, $0-40
 	ARGS4
@@ -1059,3 +1107,11 @@ done:
 	VZEROUPPER
 	RET
 
+
+// func tile4x1F16Next(w unsafe.Pointer, ldw int, x *float32, n8 int, out *float32, groups int)
+TEXT ·tile4x1F16Next(SB), NOSPLIT, $0-48
+	SHORTTILE(LDF16)
+
+// func tile4x1BF16Next(w unsafe.Pointer, ldw int, x *float32, n8 int, out *float32, groups int)
+TEXT ·tile4x1BF16Next(SB), NOSPLIT, $0-48
+	SHORTTILE(LDBF16)
