@@ -37,10 +37,10 @@ func tile1x1F16(w unsafe.Pointer, x *float32, n8 int) float32
 func tile1x1BF16(w unsafe.Pointer, x *float32, n8 int) float32
 
 //go:noescape
-func cvtF16AVX2(dst *float32, src unsafe.Pointer, n8 int)
+func cvtF16AVX2(dst *float32, src unsafe.Pointer, n8 int, pf int)
 
 //go:noescape
-func cvtBF16AVX2(dst *float32, src unsafe.Pointer, n8 int)
+func cvtBF16AVX2(dst *float32, src unsafe.Pointer, n8 int, pf int)
 
 //go:noescape
 func deqQ8_0AVX2(dst *float32, src *byte, nb int)

@@ -137,6 +137,8 @@ func (g *gemmTiles) panel(m Matrix, r, nr, k0, kn int, buf []float32) (unsafe.Po
 		return unsafe.Pointer(&m.f32[r*c+k0]), 4 * c
 	}
 	buf = buf[:g.rows*kn]
+	// The same columns of the next panel of rows (widening prefetches them).
+	pf := g.rows * c * m.DType.BlockBytes()
 	for i := 0; i < nr; i++ {
 		d := buf[i*kn : (i+1)*kn]
 		switch m.DType {
@@ -147,14 +149,14 @@ func (g *gemmTiles) panel(m Matrix, r, nr, k0, kn int, buf []float32) (unsafe.Po
 			n8 := kn / 8
 			if m.DType == quant.F16 {
 				if n8 > 0 {
-					cvtF16AVX2(&d[0], unsafe.Pointer(&src[0]), n8)
+					cvtF16AVX2(&d[0], unsafe.Pointer(&src[0]), n8, pf)
 				}
 				for k := 8 * n8; k < kn; k++ {
 					d[k] = f16Table[src[k]]
 				}
 			} else {
 				if n8 > 0 {
-					cvtBF16AVX2(&d[0], unsafe.Pointer(&src[0]), n8)
+					cvtBF16AVX2(&d[0], unsafe.Pointer(&src[0]), n8, pf)
 				}
 				for k := 8 * n8; k < kn; k++ {
 					d[k] = bf(src[k])

@@ -74,6 +74,51 @@
 	RSUM(Y3, X3, 12(DX)); \
 	VZEROUPPER
 
+// cvtF16AVX2 and cvtBF16AVX2 widen n8 groups of 8 16-bit weights to
+// float32 (MatMul's panels). Every 64 source bytes they prefetch (into
+// L2) the line pf bytes further on: MatMul passes the distance to the same
+// columns of the next panel of rows, which it widens next, so a panel's
+// rows are fetched from memory while the previous panel computes (the
+// kernels' own next-panel prefetch covers only single-K-block matrices).
+
+#define CVTLOOP(LD) \
+	MOVQ dst+0(FP), DI; \
+	MOVQ src+8(FP), SI; \
+	MOVQ n8+16(FP), CX; \
+	MOVQ pf+24(FP), R8; \
+	CMPQ CX, $4; \
+	JLT  tail; \
+quad: \
+	PREFETCHT1 (SI)(R8*1); \
+	LD(0(SI), Y0); \
+	LD(16(SI), Y1); \
+	LD(32(SI), Y2); \
+	LD(48(SI), Y3); \
+	VMOVUPS Y0, 0(DI); \
+	VMOVUPS Y1, 32(DI); \
+	VMOVUPS Y2, 64(DI); \
+	VMOVUPS Y3, 96(DI); \
+	ADDQ $64, SI; \
+	ADDQ $128, DI; \
+	SUBQ $4, CX; \
+	CMPQ CX, $4; \
+	JGE  quad; \
+tail: \
+	TESTQ CX, CX; \
+	JEQ   done; \
+	PREFETCHT1 (SI)(R8*1); \
+one: \
+	LD(0(SI), Y0); \
+	VMOVUPS Y0, (DI); \
+	ADDQ $16, SI; \
+	ADDQ $32, DI; \
+	DECQ CX; \
+	JNE  one; \
+done: \
+	VZEROUPPER; \
+	RET
+
+
 // Short rows (a panel of four ≤ 8 KiB): as tiles512_amd64.s's short
 // tiles, prefetch the next panel linearly (one line per 8 columns of
 // 16-bit weights) instead of each row's next KiB, and loop over groups ≥ 1
@@ -751,47 +796,13 @@ done:
 	STORE4X1
 	RET
 
-// func cvtF16AVX2(dst *float32, src unsafe.Pointer, n8 int)
-// Widens 8·n8 f16 values to float32 (exact), for MatMul panels.
-TEXT ·cvtF16AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n8+16(FP), CX
-	TESTQ CX, CX
-	JEQ   done
+// func cvtF16AVX2(dst *float32, src unsafe.Pointer, n8 int, pf int)
+TEXT ·cvtF16AVX2(SB), NOSPLIT, $0-32
+	CVTLOOP(LDF16)
 
-loop:
-	VCVTPH2PS (SI), Y0
-	VMOVUPS   Y0, (DI)
-	ADDQ      $16, SI
-	ADDQ      $32, DI
-	DECQ      CX
-	JNE       loop
-
-done:
-	VZEROUPPER
-	RET
-
-// func cvtBF16AVX2(dst *float32, src unsafe.Pointer, n8 int)
-TEXT ·cvtBF16AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n8+16(FP), CX
-	TESTQ CX, CX
-	JEQ   done
-
-loop:
-	VPMOVZXWD (SI), Y0
-	VPSLLD    $16, Y0, Y0
-	VMOVUPS   Y0, (DI)
-	ADDQ      $16, SI
-	ADDQ      $32, DI
-	DECQ      CX
-	JNE       loop
-
-done:
-	VZEROUPPER
-	RET
+// func cvtBF16AVX2(dst *float32, src unsafe.Pointer, n8 int, pf int)
+TEXT ·cvtBF16AVX2(SB), NOSPLIT, $0-32
+	CVTLOOP(LDBF16)
 
 #define ZRSUM(Z, Y, X, dst) \
 	VEXTRACTF64X4 $1, Z, Y24; \
