@@ -85,15 +85,7 @@ func (c *crew) run(j *crewJob) bool {
 			runtime.Gosched()
 		}
 	}()
-	for {
-		r0, r1 := j.take()
-		if r0 >= j.rows {
-			break
-		}
-		if r0 < r1 {
-			j.fn(r0, r1)
-		}
-	}
+	j.drain()
 	for j.active.Load() != 0 {
 		runtime.Gosched()
 	}
@@ -152,6 +144,11 @@ func (c *crew) work(j *crewJob) {
 			j.mu.Unlock()
 		}
 	}()
+	j.drain()
+}
+
+// drain runs j's ranges until none is left.
+func (j *crewJob) drain() {
 	for {
 		r0, r1 := j.take()
 		if r0 >= j.rows {

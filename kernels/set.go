@@ -182,7 +182,8 @@ func (p *Pool) splitTasks(rows int, work int64, align, perThread int, fn func(r0
 			}
 		}
 	}
-	if theCrew.run(&crewJob{want: n - 1, take: take, rows: rows, fn: fn}) {
+	job := &crewJob{want: n - 1, take: take, rows: rows, fn: fn}
+	if theCrew.run(job) {
 		return
 	}
 	var wg sync.WaitGroup
@@ -205,15 +206,7 @@ func (p *Pool) splitTasks(rows int, work int64, align, perThread int, fn func(r0
 					mu.Unlock()
 				}
 			}()
-			for {
-				r0, r1 := take()
-				if r0 >= rows {
-					return
-				}
-				if r0 < r1 {
-					fn(r0, r1)
-				}
-			}
+			job.drain()
 		}()
 	}
 	wg.Wait()
