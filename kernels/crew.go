@@ -24,15 +24,17 @@ type crew struct {
 
 	job atomic.Pointer[crewJob] // the newest job; a new pointer wakes helpers
 
-	mu      sync.Mutex // guards parked, helpers; cond waits on it
+	mu      sync.Mutex // guards parked, helpers, gen; cond waits on it
 	cond    sync.Cond
 	parked  int
 	helpers int
+	gen     uint64 // the newest job's generation
 }
 
 // crewJob is one splitTasks call.
 type crewJob struct {
-	want int // helpers taking part: index < want
+	gen  uint64 // set by run: 1, 2, ... (helpers remember the last they saw)
+	want int    // helpers taking part: index < want
 	take func() (r0, r1 int)
 	rows int
 	fn   func(r0, r1 int)
@@ -69,9 +71,10 @@ func (c *crew) run(j *crewJob) bool {
 		go c.helper(c.helpers)
 		c.helpers++
 	}
+	c.gen++
+	j.gen = c.gen
 	c.job.Store(j)
-	// Done: let go of the job's buffers (and wake the helpers' spin,
-	// which is what a finished job should do anyway).
+	// Done: let go of the job (its closures hold the caller's buffers).
 	defer c.job.Store(nil)
 	if c.parked > 0 {
 		c.cond.Broadcast()
@@ -95,25 +98,26 @@ func (c *crew) run(j *crewJob) bool {
 	return true
 }
 
-// helper is helper goroutine i: it waits for a new job (spinning, then
-// asleep) and takes ranges from it while any are left. The job pointer
-// changing is the signal (nil between jobs); last keeps the previous job
-// alive, so a new one can never reuse its address.
+// helper is helper goroutine i: it waits for a job of a generation it
+// has not seen (spinning, then asleep) and takes ranges from it while any
+// are left. Between jobs the pointer is nil, and a helper keeps only the
+// generation, not the job, so nothing of a finished call stays reachable.
 func (c *crew) helper(i int) {
 	// A memory fault reading a mapped weight (the file was truncated
 	// while in use) panics instead of killing the process; the panic is
 	// handed to the caller, which may recover it.
 	debug.SetPanicOnFault(true)
-	var last *crewJob
+	var seen uint64
+	idle := func(j *crewJob) bool { return j == nil || j.gen == seen }
 	for {
 		j := c.job.Load()
-		if j == last {
+		if idle(j) {
 			start := time.Now()
-			for spins := 1; j == last; spins++ {
+			for spins := 1; idle(j); spins++ {
 				if spins%32 == 0 && time.Since(start) > crewSpin {
 					c.mu.Lock()
 					c.parked++
-					for j = c.job.Load(); j == last; j = c.job.Load() {
+					for j = c.job.Load(); idle(j); j = c.job.Load() {
 						c.cond.Wait()
 					}
 					c.parked--
@@ -124,8 +128,8 @@ func (c *crew) helper(i int) {
 				j = c.job.Load()
 			}
 		}
-		last = j
-		if j != nil && i < j.want {
+		seen = j.gen
+		if i < j.want {
 			j.active.Add(1)
 			c.work(j)
 			j.active.Add(-1)
