@@ -27,6 +27,11 @@ func tile4x1F16Next(w unsafe.Pointer, ldw int, x *float32, n8 int, out *float32,
 //go:noescape
 func tile4x1BF16Next(w unsafe.Pointer, ldw int, x *float32, n8 int, out *float32, groups int)
 
+// quantizeQ8AVX2 is quantizeQ8's block loop (q8quant_amd64.s).
+//
+//go:noescape
+func quantizeQ8AVX2(x *float32, nb int, qs *int8, d *float32, nsum *int32, s *float32) int
+
 //go:noescape
 func tile1x1F32(w unsafe.Pointer, x *float32, n8 int) float32
 
@@ -98,6 +103,7 @@ var avx2Set = Set{
 	MatMulRows:   avx2Gemm.matMulRows,
 	matMulPrep:   avx2Gemm.prepare,
 	matVecQ8Rows: q8MatVecRows(q8DotsAVX2),
+	quantizeQ8:   quantizeQ8AVX2,
 	fmaBurn:      func(iters int) int64 { fmaBurnAVX2(iters); return int64(iters) * 12 * 8 * 2 },
 
 	chainMatMul: true,

@@ -144,3 +144,158 @@ done:
 	MOVQ AX, ret+48(FP)
 	VZEROUPPER
 	RET
+
+// quantizeQ8AVX2 is quantizeQ8AVX512 for the avx2 set (AVX2, FMA, F16C):
+// four ymm per block; the int32 codes are narrowed to their low bytes with
+// VPSHUFB and VPERMD (no saturation, as VPMOVDB).
+
+DATA q8qLowBytes<>+0(SB)/8, $0x808080800c080400
+DATA q8qLowBytes<>+8(SB)/8, $0x8080808080808080
+DATA q8qLowBytes<>+16(SB)/8, $0x808080800c080400
+DATA q8qLowBytes<>+24(SB)/8, $0x8080808080808080
+DATA q8qPerm<>+0(SB)/4, $0
+DATA q8qPerm<>+4(SB)/4, $4
+DATA q8qPerm<>+8(SB)/4, $1
+DATA q8qPerm<>+12(SB)/4, $1
+DATA q8qPerm<>+16(SB)/4, $1
+DATA q8qPerm<>+20(SB)/4, $1
+DATA q8qPerm<>+24(SB)/4, $1
+DATA q8qPerm<>+28(SB)/4, $1
+GLOBL q8qLowBytes<>(SB), RODATA|NOPTR, $32
+GLOBL q8qPerm<>(SB), RODATA|NOPTR, $32
+
+// ROUNDQ2 rounds V (8 float32) half away from zero into int32 lanes in
+// place and stores their low bytes (8) at off(DI); T, F temps. Y15 abs
+// mask, Y14 0.5, Y13 1.0, Y12 sign mask, Y11 byte selector, Y10 dword
+// permutation.
+#define ROUNDQ2(V, T, TX, F, off) \
+	VROUNDPS   $0x0B, V, T; \
+	VSUBPS     T, V, F; \
+	VANDPS     Y15, F, F; \
+	VCMPPS     $0x1D, Y14, F, F; \
+	VANDPS     Y12, V, V; \
+	VORPS      Y13, V, V; \
+	VANDPS     F, V, V; \
+	VADDPS     V, T, T; \
+	VCVTTPS2DQ T, V; \
+	VPSHUFB    Y11, V, T; \
+	VPERMD     T, Y10, T; \
+	VMOVQ      TX, off(DI)
+
+// func quantizeQ8AVX2(x *float32, nb int, qs *int8, d *float32, nsum *int32, s *float32) int
+TEXT ·quantizeQ8AVX2(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), R8
+	MOVQ nsum+32(FP), R9
+	MOVQ s+40(FP), R10
+	VBROADCASTSS q8qAbs<>(SB), Y15
+	VBROADCASTSS q8qHalf<>(SB), Y14
+	VBROADCASTSS q8qOne<>(SB), Y13
+	VBROADCASTSS q8qSign<>(SB), Y12
+	VMOVDQU      q8qLowBytes<>(SB), Y11
+	VMOVDQU      q8qPerm<>(SB), Y10
+	VBROADCASTSS q8qExp<>(SB), Y9
+	XORQ AX, AX
+	TESTQ CX, CX
+	JEQ   done
+
+block:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+
+	// An exponent of all ones (Inf, NaN) anywhere: leave the block to Go.
+	VANDPS   Y9, Y0, Y4
+	VANDPS   Y9, Y1, Y5
+	VANDPS   Y9, Y2, Y6
+	VANDPS   Y9, Y3, Y7
+	VPCMPEQD Y9, Y4, Y4
+	VPCMPEQD Y9, Y5, Y5
+	VPCMPEQD Y9, Y6, Y6
+	VPCMPEQD Y9, Y7, Y7
+	VPOR     Y5, Y4, Y4
+	VPOR     Y7, Y6, Y6
+	VPOR     Y6, Y4, Y4
+	VPTEST   Y4, Y4
+	JNE      done
+
+	// amax over the 32 |x| (finite: max is order-free).
+	VANDPS       Y15, Y0, Y4
+	VANDPS       Y15, Y1, Y5
+	VANDPS       Y15, Y2, Y6
+	VANDPS       Y15, Y3, Y7
+	VMAXPS       Y5, Y4, Y4
+	VMAXPS       Y7, Y6, Y6
+	VMAXPS       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x4E, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0xB1, X4, X5
+	VMAXPS       X5, X4, X4
+
+	VDIVSS   q8q127<>(SB), X4, X8 // d = amax / 127
+	VXORPS   X5, X5, X5           // id = 0 when d = 0
+	VUCOMISS X5, X8
+	JEQ      scaled
+	VMOVSS   q8qOne<>(SB), X6
+	VDIVSS   X8, X6, X5 // id = 1 / d
+	VMOVD    X5, BX
+	ANDL     $0x7f800000, BX
+	CMPL     BX, $0x7f800000
+	JEQ      done // id overflowed: Go's path
+
+scaled:
+	VBROADCASTSS X5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y5, Y1, Y1
+	VMULPS       Y5, Y2, Y2
+	VMULPS       Y5, Y3, Y3
+	// The codes (ROUNDQ2 leaves them in Y0-Y3 as int32 for Σq).
+	ROUNDQ2(Y0, Y4, X4, Y6, 0)
+	ROUNDQ2(Y1, Y4, X4, Y6, 8)
+	ROUNDQ2(Y2, Y4, X4, Y6, 16)
+	ROUNDQ2(Y3, Y4, X4, Y6, 24)
+
+	VPADDD       Y1, Y0, Y0
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0x4E, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xB1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, BX
+	NEGL         BX
+	MOVL         BX, (R9)
+
+	VCVTPS2PH $0, X8, X6
+	VCVTPH2PS X6, X6
+	VMOVSS    X6, (R8)
+
+	TESTQ R10, R10
+	JEQ   next
+	VCVTDQ2PS X0, X7
+	VMULSS    X8, X7, X7 // Σq · d, then through float16
+	VCVTPS2PH $0, X7, X7
+	VCVTPH2PS X7, X7
+	VMOVSS    X7, (R10)
+	ADDQ      $4, R10
+
+next:
+	ADDQ $128, SI
+	ADDQ $32, DI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	INCQ AX
+	CMPQ AX, CX
+	JLT  block
+
+done:
+	MOVQ AX, ret+48(FP)
+	VZEROUPPER
+	RET
