@@ -26,6 +26,43 @@ GLOBL q8qHalf<>(SB), RODATA|NOPTR, $4
 GLOBL q8qOne<>(SB), RODATA|NOPTR, $4
 GLOBL q8q127<>(SB), RODATA|NOPTR, $4
 
+// Q8QARGS loads the arguments of both quantizers.
+#define Q8QARGS \
+	MOVQ x+0(FP), SI; \
+	MOVQ nb+8(FP), CX; \
+	MOVQ qs+16(FP), DI; \
+	MOVQ d+24(FP), R8; \
+	MOVQ nsum+32(FP), R9; \
+	MOVQ s+40(FP), R10
+
+// Q8QSTORE finishes a block: -Σq (SUM: int32 in lane 0) into nsum, the
+// scale D (float32, lane 0) and, where s is wanted, Σq·D through float16
+// into d and s; then it steps the pointers and loops back to block. T1
+// and T2 are scratch.
+#define Q8QSTORE(D, SUM, T1, T2) \
+	VMOVD     SUM, BX; \
+	NEGL      BX; \
+	MOVL      BX, (R9); \
+	VCVTPS2PH $0, D, T1; \
+	VCVTPH2PS T1, T1; \
+	VMOVSS    T1, (R8); \
+	TESTQ     R10, R10; \
+	JEQ       next; \
+	VCVTDQ2PS SUM, T2; \
+	VMULSS    D, T2, T2; \
+	VCVTPS2PH $0, T2, T2; \
+	VCVTPH2PS T2, T2; \
+	VMOVSS    T2, (R10); \
+	ADDQ      $4, R10; \
+next: \
+	ADDQ $128, SI; \
+	ADDQ $32, DI; \
+	ADDQ $4, R8; \
+	ADDQ $4, R9; \
+	INCQ AX; \
+	CMPQ AX, CX; \
+	JLT  block
+
 // ROUNDQ rounds V (float32 lanes) half away from zero into int32 lanes
 // in place; T, F temps.
 #define ROUNDQ(V, T, F) \
@@ -38,14 +75,46 @@ GLOBL q8q127<>(SB), RODATA|NOPTR, $4
 	VADDPS      F, T, K1, T; \
 	VCVTTPS2DQ  T, V
 
+// quantizeQ8AVX2 is quantizeQ8AVX512 for the avx2 set (AVX2, FMA, F16C):
+// four ymm per block; the int32 codes are narrowed to their low bytes with
+// VPSHUFB and VPERMD (no saturation, as VPMOVDB).
+
+DATA q8qLowBytes<>+0(SB)/8, $0x808080800c080400
+DATA q8qLowBytes<>+8(SB)/8, $0x8080808080808080
+DATA q8qLowBytes<>+16(SB)/8, $0x808080800c080400
+DATA q8qLowBytes<>+24(SB)/8, $0x8080808080808080
+DATA q8qPerm<>+0(SB)/4, $0
+DATA q8qPerm<>+4(SB)/4, $4
+DATA q8qPerm<>+8(SB)/4, $1
+DATA q8qPerm<>+12(SB)/4, $1
+DATA q8qPerm<>+16(SB)/4, $1
+DATA q8qPerm<>+20(SB)/4, $1
+DATA q8qPerm<>+24(SB)/4, $1
+DATA q8qPerm<>+28(SB)/4, $1
+GLOBL q8qLowBytes<>(SB), RODATA|NOPTR, $32
+GLOBL q8qPerm<>(SB), RODATA|NOPTR, $32
+
+// ROUNDQ2 rounds V (8 float32) half away from zero into int32 lanes in
+// place and stores their low bytes (8) at off(DI); T, F temps. Y15 abs
+// mask, Y14 0.5, Y13 1.0, Y12 sign mask, Y11 byte selector, Y10 dword
+// permutation.
+#define ROUNDQ2(V, T, TX, F, off) \
+	VROUNDPS   $0x0B, V, T; \
+	VSUBPS     T, V, F; \
+	VANDPS     Y15, F, F; \
+	VCMPPS     $0x1D, Y14, F, F; \
+	VANDPS     Y12, V, V; \
+	VORPS      Y13, V, V; \
+	VANDPS     F, V, V; \
+	VADDPS     V, T, T; \
+	VCVTTPS2DQ T, V; \
+	VPSHUFB    Y11, V, T; \
+	VPERMD     T, Y10, T; \
+	VMOVQ      TX, off(DI)
+
 // func quantizeQ8AVX512(x *float32, nb int, qs *int8, d *float32, nsum *int32, s *float32) int
 TEXT ·quantizeQ8AVX512(SB), NOSPLIT, $0-56
-	MOVQ x+0(FP), SI
-	MOVQ nb+8(FP), CX
-	MOVQ qs+16(FP), DI
-	MOVQ d+24(FP), R8
-	MOVQ nsum+32(FP), R9
-	MOVQ s+40(FP), R10
+	Q8QARGS
 	VPBROADCASTD q8qAbs<>(SB), Z31
 	VPBROADCASTD q8qExp<>(SB), Z30
 	VBROADCASTSS q8qHalf<>(SB), Z29
@@ -114,82 +183,16 @@ scaled:
 	VPADDD        X9, X8, X8
 	VPSHUFD       $0xB1, X8, X9
 	VPADDD        X9, X8, X8
-	VMOVD         X8, BX
-	NEGL          BX
-	MOVL          BX, (R9)
-
-	VCVTPS2PH $0, X4, X6
-	VCVTPH2PS X6, X6
-	VMOVSS    X6, (R8)
-
-	TESTQ R10, R10
-	JEQ   next
-	VCVTDQ2PS X8, X7
-	VMULSS    X4, X7, X7 // Σq · d, then through float16
-	VCVTPS2PH $0, X7, X7
-	VCVTPH2PS X7, X7
-	VMOVSS    X7, (R10)
-	ADDQ      $4, R10
-
-next:
-	ADDQ $128, SI
-	ADDQ $32, DI
-	ADDQ $4, R8
-	ADDQ $4, R9
-	INCQ AX
-	CMPQ AX, CX
-	JLT  block
+	Q8QSTORE(X4, X8, X6, X7)
 
 done:
 	MOVQ AX, ret+48(FP)
 	VZEROUPPER
 	RET
 
-// quantizeQ8AVX2 is quantizeQ8AVX512 for the avx2 set (AVX2, FMA, F16C):
-// four ymm per block; the int32 codes are narrowed to their low bytes with
-// VPSHUFB and VPERMD (no saturation, as VPMOVDB).
-
-DATA q8qLowBytes<>+0(SB)/8, $0x808080800c080400
-DATA q8qLowBytes<>+8(SB)/8, $0x8080808080808080
-DATA q8qLowBytes<>+16(SB)/8, $0x808080800c080400
-DATA q8qLowBytes<>+24(SB)/8, $0x8080808080808080
-DATA q8qPerm<>+0(SB)/4, $0
-DATA q8qPerm<>+4(SB)/4, $4
-DATA q8qPerm<>+8(SB)/4, $1
-DATA q8qPerm<>+12(SB)/4, $1
-DATA q8qPerm<>+16(SB)/4, $1
-DATA q8qPerm<>+20(SB)/4, $1
-DATA q8qPerm<>+24(SB)/4, $1
-DATA q8qPerm<>+28(SB)/4, $1
-GLOBL q8qLowBytes<>(SB), RODATA|NOPTR, $32
-GLOBL q8qPerm<>(SB), RODATA|NOPTR, $32
-
-// ROUNDQ2 rounds V (8 float32) half away from zero into int32 lanes in
-// place and stores their low bytes (8) at off(DI); T, F temps. Y15 abs
-// mask, Y14 0.5, Y13 1.0, Y12 sign mask, Y11 byte selector, Y10 dword
-// permutation.
-#define ROUNDQ2(V, T, TX, F, off) \
-	VROUNDPS   $0x0B, V, T; \
-	VSUBPS     T, V, F; \
-	VANDPS     Y15, F, F; \
-	VCMPPS     $0x1D, Y14, F, F; \
-	VANDPS     Y12, V, V; \
-	VORPS      Y13, V, V; \
-	VANDPS     F, V, V; \
-	VADDPS     V, T, T; \
-	VCVTTPS2DQ T, V; \
-	VPSHUFB    Y11, V, T; \
-	VPERMD     T, Y10, T; \
-	VMOVQ      TX, off(DI)
-
 // func quantizeQ8AVX2(x *float32, nb int, qs *int8, d *float32, nsum *int32, s *float32) int
 TEXT ·quantizeQ8AVX2(SB), NOSPLIT, $0-56
-	MOVQ x+0(FP), SI
-	MOVQ nb+8(FP), CX
-	MOVQ qs+16(FP), DI
-	MOVQ d+24(FP), R8
-	MOVQ nsum+32(FP), R9
-	MOVQ s+40(FP), R10
+	Q8QARGS
 	VBROADCASTSS q8qAbs<>(SB), Y15
 	VBROADCASTSS q8qHalf<>(SB), Y14
 	VBROADCASTSS q8qOne<>(SB), Y13
@@ -269,31 +272,7 @@ scaled:
 	VPADDD       X1, X0, X0
 	VPSHUFD      $0xB1, X0, X1
 	VPADDD       X1, X0, X0
-	VMOVD        X0, BX
-	NEGL         BX
-	MOVL         BX, (R9)
-
-	VCVTPS2PH $0, X8, X6
-	VCVTPH2PS X6, X6
-	VMOVSS    X6, (R8)
-
-	TESTQ R10, R10
-	JEQ   next
-	VCVTDQ2PS X0, X7
-	VMULSS    X8, X7, X7 // Σq · d, then through float16
-	VCVTPS2PH $0, X7, X7
-	VCVTPH2PS X7, X7
-	VMOVSS    X7, (R10)
-	ADDQ      $4, R10
-
-next:
-	ADDQ $128, SI
-	ADDQ $32, DI
-	ADDQ $4, R8
-	ADDQ $4, R9
-	INCQ AX
-	CMPQ AX, CX
-	JLT  block
+	Q8QSTORE(X8, X0, X6, X7)
 
 done:
 	MOVQ AX, ret+48(FP)
