@@ -31,7 +31,8 @@
 // The exception is a Pool's PrecisionFast (the default) MatVec of block
 // weights, which engine Step uses through Pool.ForDecode: the activation
 // vector is rounded once per product to 8-bit blocks as ggml does
-// (quantizeQ8, bit-exact with quantize_row_q8_0_ref/q8_1_ref) and dotted
+// (quantizeQ8, bit-exact with quantize_row_q8_0_ref/q8_1_ref; an AVX-512
+// or AVX2 loop in q8quant_amd64.s) and dotted
 // with integer instructions (q8_amd64.s: VPDPBUSD with AVX512-VNNI in the
 // avx512 set, or with AVX-VNNI in the avx2 set, else VPMADDUBSW on AVX2;
 // dotQ8 in Go). It is still independent of the thread
@@ -48,4 +49,11 @@
 // operations in its order and without FMA, and sums in the Go code's
 // lanes. Each is element- (or channel-, head-) independent, so the
 // engine splits them across threads without changing a bit.
+//
+// Threads: a Pool splits rows (or items) into ranges that its caller and a
+// crew of long-lived helper goroutines take as they finish (crew.go); the
+// helpers spin for a moment between products, then sleep, since decoding
+// one token makes about 90 products and waking an idle CPU for each would
+// cost more than some of them. MatVec tiles and the panel widening
+// prefetch the next rows while they read these.
 package kernels
