@@ -253,5 +253,8 @@ func elementwiseFor(name string) *Elementwise {
 	if name == avx512Set.Name && x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
 		return avx512Elementwise
 	}
+	if name == avx2Set.Name && hasAVX2Elementwise {
+		return avx2Elementwise
+	}
 	return GenericElementwise
 }
