@@ -44,8 +44,9 @@
 // exp within 1 ulp), LayerNorm with float64 lane sums, token shift, gates
 // and the WKV recurrences of RWKV-4 (per channel) and RWKV-5/6/7 (per
 // head and token). The avx512 set has them in assembly
-// (elementwise_amd64.s), every other set uses the pure-Go ones; both give
-// the same bits, because the assembly performs the Go code's float32
+// (elementwise_amd64.s), the avx2 set exp, sigmoid, tanh and relu²
+// (elementwise2_amd64.s), the rest use the pure-Go ones; all give the
+// same bits, because the assembly performs the Go code's float32
 // operations in its order and without FMA, and sums in the Go code's
 // lanes. Each is element- (or channel-, head-) independent, so the
 // engine splits them across threads without changing a bit.
