@@ -47,30 +47,9 @@ var expTable8 = func() (t [15 * 8]float32) {
 var avx2Elementwise = func() *Elementwise {
 	e := *GenericElementwise
 	e.Name = "avx2"
-	e.Exp = func(dst, x []float32) {
-		n := len(x)
-		dst = dst[:n]
-		if g := n / 8; g > 0 {
-			expAVX2(&dst[0], &x[0], g, &expTable8[0])
-		}
-		expGeneric(dst[n&^7:], x[n&^7:])
-	}
-	e.Sigmoid = func(dst, x []float32) {
-		n := len(x)
-		dst = dst[:n]
-		if g := n / 8; g > 0 {
-			sigmoidAVX2(&dst[0], &x[0], g, &expTable8[0])
-		}
-		sigmoidGeneric(dst[n&^7:], x[n&^7:])
-	}
-	e.Tanh = func(dst, x []float32) {
-		n := len(x)
-		dst = dst[:n]
-		if g := n / 8; g > 0 {
-			tanhAVX2(&dst[0], &x[0], g, &expTable8[0])
-		}
-		tanhGeneric(dst[n&^7:], x[n&^7:])
-	}
+	e.Exp = unaryAVX2(expAVX2, expGeneric)
+	e.Sigmoid = unaryAVX2(sigmoidAVX2, sigmoidGeneric)
+	e.Tanh = unaryAVX2(tanhAVX2, tanhGeneric)
 	e.ReluSquare = func(x []float32) {
 		n := len(x)
 		if g := n / 8; g > 0 {
@@ -80,6 +59,19 @@ var avx2Elementwise = func() *Elementwise {
 	}
 	return &e
 }()
+
+// unaryAVX2 runs kern over x's whole 8-element groups and the Go twin
+// over the rest.
+func unaryAVX2(kern func(dst, x *float32, n8 int, tab *float32), twin func(dst, x []float32)) func(dst, x []float32) {
+	return func(dst, x []float32) {
+		n := len(x)
+		dst = dst[:n]
+		if g := n / 8; g > 0 {
+			kern(&dst[0], &x[0], g, &expTable8[0])
+		}
+		twin(dst[n&^7:], x[n&^7:])
+	}
+}
 
 // hasAVX2Elementwise: what the avx2 element-wise kernels need.
 var hasAVX2Elementwise = cpu.X86.HasAVX2

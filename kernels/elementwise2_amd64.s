@@ -10,6 +10,16 @@
 // log2e, 96 ln2 high, 128 ln2 low, 160-320 P0..P5, 352 1.0, 384 the sign
 // bit, 416 int64 1023, 448 2.0.
 
+// SCALE4: D (DX its low half) = float32(float64(Y)·2^N) for the 4 float32
+// in Y and int32 in N (xmm); clobbers Y13.
+#define SCALE4(Y, N, D, DX) \
+	VCVTPS2PD  Y, D; \
+	VPMOVSXDQ  N, Y13; \
+	VPADDQ     416(AX), Y13, Y13; \
+	VPSLLQ     $52, Y13, Y13; \
+	VMULPD     Y13, D, D; \
+	VCVTPD2PSY D, DX
+
 // EXP8: R = expF32(X); clobbers Y10-Y13. X is kept.
 #define EXP8(X, R) \
 	VMINPS       0(AX), X, R; \
@@ -35,20 +45,10 @@
 	VADDPS       R, Y11, Y11; \
 	VADDPS       352(AX), Y11, Y11; \
 	VCVTPS2DQ    Y10, Y10; \
-	VCVTPS2PD    X11, Y12; \
-	VPMOVSXDQ    X10, Y13; \
-	VPADDQ       416(AX), Y13, Y13; \
-	VPSLLQ       $52, Y13, Y13; \
-	VMULPD       Y13, Y12, Y12; \
-	VCVTPD2PSY   Y12, X12; \
+	SCALE4(X11, X10, Y12, X12); \
 	VEXTRACTF128 $1, Y11, X11; \
 	VEXTRACTI128 $1, Y10, X10; \
-	VCVTPS2PD    X11, Y11; \
-	VPMOVSXDQ    X10, Y13; \
-	VPADDQ       416(AX), Y13, Y13; \
-	VPSLLQ       $52, Y13, Y13; \
-	VMULPD       Y13, Y11, Y11; \
-	VCVTPD2PSY   Y11, X11; \
+	SCALE4(X11, X10, Y11, X11); \
 	VINSERTF128  $1, X11, Y12, R; \
 	VCMPPS       $3, X, X, Y13; \
 	VBLENDVPS    Y13, X, R, R
