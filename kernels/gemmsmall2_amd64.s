@@ -71,35 +71,21 @@
 #define COL2(c, o) COL1(c, o); VBROADCASTSS o+4(DI), Y13; VFMADD231PS Y13, c, Y10
 #define COL4(c, o) COL2(c, o); VBROADCASTSS o+8(DI), Y13; VFMADD231PS Y13, c, Y11; VBROADCASTSS o+12(DI), Y13; VFMADD231PS Y13, c, Y12
 
-#define FMA1 \
-	COL1(Y5, 0); \
-	COL1(Y6, 4); \
-	COL1(Y0, 8); \
-	COL1(Y8, 12); \
-	COL1(Y1, 16); \
-	COL1(Y4, 20); \
-	COL1(Y2, 24); \
-	COL1(Y7, 28)
+// FMAN steps the chains of COL's tokens through the 8 transposed
+// columns, in order; column i's activations are at base+i·step in xs.
+#define FMAN(COL, step, base) \
+	COL(Y5, base+0*step); \
+	COL(Y6, base+1*step); \
+	COL(Y0, base+2*step); \
+	COL(Y8, base+3*step); \
+	COL(Y1, base+4*step); \
+	COL(Y4, base+5*step); \
+	COL(Y2, base+6*step); \
+	COL(Y7, base+7*step)
 
-#define FMA2 \
-	COL2(Y5, 0); \
-	COL2(Y6, 8); \
-	COL2(Y0, 16); \
-	COL2(Y8, 24); \
-	COL2(Y1, 32); \
-	COL2(Y4, 40); \
-	COL2(Y2, 48); \
-	COL2(Y7, 56)
-
-#define FMA4 \
-	COL4(Y5, 0); \
-	COL4(Y6, 16); \
-	COL4(Y0, 32); \
-	COL4(Y8, 48); \
-	COL4(Y1, 64); \
-	COL4(Y4, 80); \
-	COL4(Y2, 96); \
-	COL4(Y7, 112)
+#define FMA1 FMAN(COL1, 4, 0)
+#define FMA2 FMAN(COL2, 8, 0)
+#define FMA4 FMAN(COL4, 16, 0)
 
 #define ZERO1 VXORPS Y9, Y9, Y9
 #define LOADACC1 VMOVUPS 0(BX), Y9

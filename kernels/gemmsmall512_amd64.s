@@ -170,79 +170,30 @@
 #define COL4(c, o) COL2(c, o); VFMADD231PS.BCST o+8(DI), c, Z18; VFMADD231PS.BCST o+12(DI), c, Z19
 #define COL8(c, o) COL4(c, o); VFMADD231PS.BCST o+16(DI), c, Z20; VFMADD231PS.BCST o+20(DI), c, Z21; VFMADD231PS.BCST o+24(DI), c, Z22; VFMADD231PS.BCST o+28(DI), c, Z23
 
-// FMAn steps n chains through the 16 transposed columns, in order;
-// base is the byte offset of the block's activations in xs.
-#define FMA1(base) \
-	COL1(Z11, base+0); \
-	COL1(Z13, base+4); \
-	COL1(Z14, base+8); \
-	COL1(Z0, base+12); \
-	COL1(Z24, base+16); \
-	COL1(Z1, base+20); \
-	COL1(Z4, base+24); \
-	COL1(Z2, base+28); \
-	COL1(Z3, base+32); \
-	COL1(Z5, base+36); \
-	COL1(Z8, base+40); \
-	COL1(Z6, base+44); \
-	COL1(Z9, base+48); \
-	COL1(Z12, base+52); \
-	COL1(Z10, base+56); \
-	COL1(Z15, base+60)
+// FMAN steps the chains of COL's tokens through the 16 transposed
+// columns, in order; column i's activations are at base+i·step in xs.
+#define FMAN(COL, step, base) \
+	COL(Z11, base+0*step); \
+	COL(Z13, base+1*step); \
+	COL(Z14, base+2*step); \
+	COL(Z0, base+3*step); \
+	COL(Z24, base+4*step); \
+	COL(Z1, base+5*step); \
+	COL(Z4, base+6*step); \
+	COL(Z2, base+7*step); \
+	COL(Z3, base+8*step); \
+	COL(Z5, base+9*step); \
+	COL(Z8, base+10*step); \
+	COL(Z6, base+11*step); \
+	COL(Z9, base+12*step); \
+	COL(Z12, base+13*step); \
+	COL(Z10, base+14*step); \
+	COL(Z15, base+15*step)
 
-#define FMA2(base) \
-	COL2(Z11, base+0); \
-	COL2(Z13, base+8); \
-	COL2(Z14, base+16); \
-	COL2(Z0, base+24); \
-	COL2(Z24, base+32); \
-	COL2(Z1, base+40); \
-	COL2(Z4, base+48); \
-	COL2(Z2, base+56); \
-	COL2(Z3, base+64); \
-	COL2(Z5, base+72); \
-	COL2(Z8, base+80); \
-	COL2(Z6, base+88); \
-	COL2(Z9, base+96); \
-	COL2(Z12, base+104); \
-	COL2(Z10, base+112); \
-	COL2(Z15, base+120)
-
-#define FMA4(base) \
-	COL4(Z11, base+0); \
-	COL4(Z13, base+16); \
-	COL4(Z14, base+32); \
-	COL4(Z0, base+48); \
-	COL4(Z24, base+64); \
-	COL4(Z1, base+80); \
-	COL4(Z4, base+96); \
-	COL4(Z2, base+112); \
-	COL4(Z3, base+128); \
-	COL4(Z5, base+144); \
-	COL4(Z8, base+160); \
-	COL4(Z6, base+176); \
-	COL4(Z9, base+192); \
-	COL4(Z12, base+208); \
-	COL4(Z10, base+224); \
-	COL4(Z15, base+240)
-
-#define FMA8(base) \
-	COL8(Z11, base+0); \
-	COL8(Z13, base+32); \
-	COL8(Z14, base+64); \
-	COL8(Z0, base+96); \
-	COL8(Z24, base+128); \
-	COL8(Z1, base+160); \
-	COL8(Z4, base+192); \
-	COL8(Z2, base+224); \
-	COL8(Z3, base+256); \
-	COL8(Z5, base+288); \
-	COL8(Z8, base+320); \
-	COL8(Z6, base+352); \
-	COL8(Z9, base+384); \
-	COL8(Z12, base+416); \
-	COL8(Z10, base+448); \
-	COL8(Z15, base+480)
+#define FMA1(base) FMAN(COL1, 4, base)
+#define FMA2(base) FMAN(COL2, 8, base)
+#define FMA4(base) FMAN(COL4, 16, base)
+#define FMA8(base) FMAN(COL8, 32, base)
 
 // ACCn: the n accumulators from +0 (AX = 0) or from acc (BX), and back.
 #define ZERO1 VPXORD Z16, Z16, Z16
