@@ -151,17 +151,17 @@ func (p *Pool) splitTasks(rows int, work int64, align, perThread int, fn func(r0
 	// take returns the next range, or r0 >= rows when none is left.
 	var take func() (r0, r1 int)
 	if perThread <= 1 {
-		var next atomic.Int64 // the next of n fixed ranges
+		var next atomic.Int64      // the next of n fixed ranges
+		bound := func(i int) int { // range i's first row; n: rows
+			if i == n {
+				return rows
+			}
+			return rows * i / n / align * align
+		}
 		take = func() (int, int) {
 			i := int(next.Add(1) - 1)
 			if i >= n {
 				return rows, rows
-			}
-			bound := func(i int) int {
-				if i == n {
-					return rows
-				}
-				return rows * i / n / align * align
 			}
 			return bound(i), bound(i + 1)
 		}
